@@ -1,0 +1,1 @@
+"""Persistence: settings, the SQLite engine, tables and the audit chain."""
