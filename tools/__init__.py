@@ -1,0 +1,1 @@
+"""Capabilities: deterministic marketing tools over workspace data, and outbound connectors."""

@@ -1,0 +1,220 @@
+"""Segments: who matches a set of rules, and who is suppressed from it and why."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import bindparam, text
+from sqlmodel import Session
+
+MessagingChannel = Literal["email", "sms", "push"]
+SUPPRESSION_REASONS = ("unsubscribed", "bounced", "no_consent", "frequency_cap")
+FREQUENCY_WINDOW_DAYS = 7
+CHANNEL_LABELS = {"email": "email", "sms": "SMS", "push": "push"}
+
+
+class SegmentRules(BaseModel):
+    """Who to include, on which messaging channels; every rule narrows the audience."""
+
+    channels: list[MessagingChannel] = Field(min_length=1)
+    """Channels to reach them on; a contact needs consent on at least one."""
+    min_days_since_purchase: int | None = Field(default=None, ge=0)
+    """Lapsed: last purchase at least this many days ago (never-purchased is not lapsed)."""
+    max_days_since_purchase: int | None = Field(default=None, ge=0)
+    """Last purchase at most this many days ago."""
+    min_orders: int | None = Field(default=None, ge=0)
+    min_lifetime_value: float | None = Field(default=None, ge=0)
+    regions: list[str] | None = None
+    """Region names, matched without regard to case."""
+    never_purchased: bool = False
+    created_within_days: int | None = Field(default=None, ge=0)
+    """Joined within this many days."""
+    engaged_within_days: int | None = Field(default=None, ge=0)
+    """Opened or clicked within this many days."""
+    frequency_cap: int = Field(default=3, ge=1)
+    """Suppress contacts who already got this many sends (any channel) in the last 7 days."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SegmentRules:
+        purchase_rules = (
+            self.min_days_since_purchase,
+            self.max_days_since_purchase,
+            self.min_orders if self.min_orders else None,
+            self.min_lifetime_value if self.min_lifetime_value else None,
+        )
+        if self.never_purchased and any(rule is not None for rule in purchase_rules):
+            raise ValueError("never_purchased cannot be combined with purchase rules")
+        low, high = self.min_days_since_purchase, self.max_days_since_purchase
+        if low is not None and high is not None and low > high:
+            raise ValueError("min_days_since_purchase is greater than max_days_since_purchase")
+        self.channels = list(dict.fromkeys(self.channels))
+        return self
+
+
+class SegmentResult(BaseModel):
+    """How many contacts match, how many remain after suppression, and why the rest left."""
+
+    matched: int
+    """Contacts matching the rules, before suppression."""
+    size: int
+    """Recipients after suppression."""
+    suppressed: dict[str, int]
+    """Counts by reason: unsubscribed, bounced, no_consent, frequency_cap (always all four)."""
+    by_channel: dict[str, int]
+    """Included contacts reachable on each requested channel."""
+
+
+def build_segment(session: Session, rules: SegmentRules, *, now: datetime) -> SegmentResult:
+    """Count the contacts matching the rules and apply suppression, in one SQL query."""
+    sql, params = _classified(rules, now)
+    query = text(
+        f"{sql} SELECT reason, count(*) AS n, sum(can_email) AS email, sum(can_sms) AS sms, "
+        "sum(can_push) AS push FROM classified GROUP BY reason"
+    )
+    if rules.regions is not None:
+        query = query.bindparams(bindparam("regions", expanding=True))
+    suppressed = dict.fromkeys(SUPPRESSION_REASONS, 0)
+    by_channel = dict.fromkeys(rules.channels, 0)
+    size = 0
+    for reason, count, email, sms, push in session.connection().execute(query, params):
+        if reason == "included":
+            size = count
+            reachable = {"email": email, "sms": sms, "push": push}
+            by_channel = {channel: int(reachable[channel] or 0) for channel in rules.channels}
+        else:
+            suppressed[reason] = count
+    return SegmentResult(
+        matched=size + sum(suppressed.values()),
+        size=size,
+        suppressed=suppressed,
+        by_channel=by_channel,
+    )
+
+
+def segment_contact_ids(session: Session, rules: SegmentRules, *, now: datetime) -> list[int]:
+    """Ids of the contacts a segment includes after suppression, ascending."""
+    sql, params = _classified(rules, now)
+    query = text(f"{sql} SELECT id FROM classified WHERE reason = 'included' ORDER BY id")
+    if rules.regions is not None:
+        query = query.bindparams(bindparam("regions", expanding=True))
+    return [row[0] for row in session.connection().execute(query, params)]
+
+
+def describe_rules(rules: SegmentRules) -> str:
+    """The rules as one plain sentence a marketer can check."""
+    low, high = rules.min_days_since_purchase, rules.max_days_since_purchase
+    buyer_rules = (
+        low is not None or high is not None or rules.min_orders or rules.min_lifetime_value
+    )
+    if rules.never_purchased:
+        parts = ["contacts who have never purchased"]
+    elif buyer_rules:
+        parts = ["customers"]
+    else:
+        parts = ["contacts"]
+    if low is not None and high is not None:
+        parts.append(f"whose last purchase was between {low} and {high} days ago")
+    elif low is not None:
+        parts.append(f"whose last purchase was at least {_days(low)} ago")
+    elif high is not None:
+        parts.append(f"who purchased within the last {_days(high)}")
+    if rules.min_orders:
+        parts.append(f"with at least {rules.min_orders} order{'s' if rules.min_orders > 1 else ''}")
+    if rules.min_lifetime_value:
+        parts.append(f"with a lifetime value of at least {rules.min_lifetime_value:,.2f}")
+    if rules.regions is not None:
+        parts.append(f"in {_either(rules.regions) or 'no region'}")
+    if rules.created_within_days is not None:
+        parts.append(f"who joined in the last {_days(rules.created_within_days)}")
+    if rules.engaged_within_days is not None:
+        parts.append(f"who opened or clicked in the last {_days(rules.engaged_within_days)}")
+    sentence = " ".join(parts)
+    channels = _either([CHANNEL_LABELS[c] for c in rules.channels])
+    return f"{sentence}, reachable by {channels}"
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def _either(items: list[str]) -> str:
+    if len(items) <= 2:
+        return " or ".join(items)
+    return f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def _utc_text(moment: datetime) -> str:
+    """A datetime in the text form SQLite holds (UTC), so SQL can compare strings."""
+    if moment.tzinfo is None:
+        raise ValueError("datetimes must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _classified(rules: SegmentRules, now: datetime) -> tuple[str, dict[str, Any]]:
+    """A WITH clause defining `classified`: every matching contact with its reason and reach."""
+    params: dict[str, Any] = {
+        "now": _utc_text(now),
+        "cap_start": _utc_text(now - timedelta(days=FREQUENCY_WINDOW_DAYS)),
+        "cap": rules.frequency_cap,
+        "want_email": "email" in rules.channels,
+        "want_sms": "sms" in rules.channels,
+        "want_push": "push" in rules.channels,
+    }
+    where = ["1 = 1"]
+    if rules.min_days_since_purchase is not None:
+        where.append("c.last_purchase_at <= :lapsed_before")
+        params["lapsed_before"] = _utc_text(now - timedelta(days=rules.min_days_since_purchase))
+    if rules.max_days_since_purchase is not None:
+        where.append("c.last_purchase_at >= :purchased_after")
+        params["purchased_after"] = _utc_text(now - timedelta(days=rules.max_days_since_purchase))
+    if rules.min_orders is not None:
+        where.append("c.orders >= :min_orders")
+        params["min_orders"] = rules.min_orders
+    if rules.min_lifetime_value is not None:
+        where.append("c.lifetime_value >= :min_ltv")
+        params["min_ltv"] = rules.min_lifetime_value
+    if rules.regions is not None:
+        where.append("lower(c.region) IN :regions")
+        params["regions"] = [region.lower() for region in rules.regions]
+    if rules.never_purchased:
+        where.append("c.orders = 0 AND c.last_purchase_at IS NULL")
+    if rules.created_within_days is not None:
+        where.append("c.created_at >= :created_after")
+        params["created_after"] = _utc_text(now - timedelta(days=rules.created_within_days))
+    if rules.engaged_within_days is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM event g WHERE g.contact_id = c.id "
+            "AND g.event IN ('open', 'click') AND g.occurred_at >= :engaged_after "
+            "AND g.occurred_at < :now)"
+        )
+        params["engaged_after"] = _utc_text(now - timedelta(days=rules.engaged_within_days))
+    # The CASE order is the suppression order; SQLite evaluates it lazily, so the
+    # frequency count only runs for contacts that would otherwise be included.
+    sql = f"""
+    WITH matched AS (
+        SELECT c.id, c.unsubscribed, c.bounced, c.email_consent,
+            CASE WHEN :want_email AND c.email_consent AND NOT c.bounced THEN 1 ELSE 0 END
+                AS can_email,
+            CASE WHEN :want_sms AND c.sms_consent THEN 1 ELSE 0 END AS can_sms,
+            CASE WHEN :want_push AND c.push_consent THEN 1 ELSE 0 END AS can_push
+        FROM contact c
+        WHERE {" AND ".join(where)}
+    ),
+    classified AS (
+        SELECT id, can_email, can_sms, can_push,
+            CASE
+                WHEN unsubscribed THEN 'unsubscribed'
+                WHEN can_email + can_sms + can_push = 0 THEN
+                    CASE WHEN bounced AND :want_email AND email_consent
+                        THEN 'bounced' ELSE 'no_consent' END
+                WHEN (SELECT count(*) FROM event s WHERE s.contact_id = matched.id
+                      AND s.event = 'send' AND s.occurred_at >= :cap_start
+                      AND s.occurred_at < :now) >= :cap THEN 'frequency_cap'
+                ELSE 'included'
+            END AS reason
+        FROM matched
+    )
+    """
+    return sql, params

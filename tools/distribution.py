@@ -1,0 +1,113 @@
+"""Distribution: queue outbound messages in the outbox, once per contact, channel and revision."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlmodel import Session
+
+MESSAGING_CHANNELS = ("email", "sms", "push")
+
+_ELIGIBLE = """
+    FROM temp.shadow_ids i
+    JOIN contact c ON c.id = i.id
+    CROSS JOIN temp.shadow_channels ch
+    WHERE NOT c.unsubscribed AND (
+        (ch.channel = 'email' AND c.email_consent AND NOT c.bounced)
+        OR (ch.channel = 'sms' AND c.sms_consent)
+        OR (ch.channel = 'push' AND c.push_consent))
+"""
+"""Contact/channel pairs that may be messaged: consent, no unsubscribe, email not bounced."""
+
+
+class DeliveryCounts(BaseModel):
+    """What one queueing call did."""
+
+    queued: int
+    """Rows this call added to the outbox."""
+    already_queued: int
+    """Eligible rows that an earlier call had already added."""
+    by_channel: dict[str, int]
+    """Rows this call added, per channel."""
+    skipped: int
+    """Contact/channel pairs left out: no consent, unsubscribed, bounced or unknown contact."""
+
+
+def queue_shadow_deliveries(
+    session: Session,
+    *,
+    action_id: str,
+    revision: int,
+    contact_ids: list[int],
+    channels: list[str],
+    payload: dict[str, Any],
+    now: datetime,
+) -> DeliveryCounts:
+    """Add a shadow-mode outbox row per eligible contact and channel; repeats add nothing.
+
+    The idempotency key is "action:revision:contact:channel" and the insert ignores
+    keys already present, so a retry or a second click queues no second message.
+    """
+    unknown = [c for c in channels if c not in MESSAGING_CHANNELS]
+    if unknown:
+        raise ValueError(f"cannot deliver on {', '.join(unknown)}; use email, sms or push")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    wanted = list(dict.fromkeys(channels))
+    ids = sorted(set(contact_ids))
+    conn = session.connection()
+    _load_targets(conn, ids, wanted)
+    params = {
+        "prefix": f"{action_id}:{revision}:",
+        "action_id": action_id,
+        "payload": json.dumps(payload, sort_keys=True, default=str),
+        "created_at": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+    }
+    try:
+        eligible = conn.exec_driver_sql(
+            "SELECT ch.channel, count(*), sum(EXISTS (SELECT 1 FROM delivery d "
+            "WHERE d.idempotency_key = :prefix || c.id || ':' || ch.channel)) "
+            f"{_ELIGIBLE} GROUP BY ch.channel",
+            params,
+        ).all()
+        inserted = conn.exec_driver_sql(
+            "INSERT INTO delivery (idempotency_key, action_id, contact_id, channel, connector, "
+            "payload, status, attempts, created_at) "
+            "SELECT :prefix || c.id || ':' || ch.channel, :action_id, c.id, ch.channel, "
+            "'shadow', :payload, 'shadow', 0, :created_at "
+            f"{_ELIGIBLE} ORDER BY c.id, ch.channel "
+            "ON CONFLICT (idempotency_key) DO NOTHING",
+            params,
+        )
+    finally:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.shadow_ids")
+        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.shadow_channels")
+    total = sum(count for _, count, _ in eligible)
+    existing = sum(done or 0 for _, _, done in eligible)
+    by_channel = dict.fromkeys(wanted, 0)
+    for channel, count, done in eligible:
+        by_channel[channel] = count - (done or 0)
+    queued = inserted.rowcount if inserted.rowcount >= 0 else total - existing
+    return DeliveryCounts(
+        queued=queued,
+        already_queued=existing,
+        by_channel=by_channel,
+        skipped=len(ids) * len(wanted) - total,
+    )
+
+
+def _load_targets(conn: Any, ids: list[int], channels: list[str]) -> None:
+    """Put the contact ids and channels in temp tables so one INSERT ... SELECT does the rest."""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.shadow_ids")
+    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.shadow_channels")
+    conn.exec_driver_sql("CREATE TEMP TABLE shadow_ids (id INTEGER PRIMARY KEY)")
+    conn.exec_driver_sql("CREATE TEMP TABLE shadow_channels (channel TEXT PRIMARY KEY)")
+    if ids:
+        conn.exec_driver_sql("INSERT INTO temp.shadow_ids (id) VALUES (?)", [(i,) for i in ids])
+    if channels:
+        conn.exec_driver_sql(
+            "INSERT INTO temp.shadow_channels (channel) VALUES (?)", [(c,) for c in channels]
+        )
