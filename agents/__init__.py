@@ -1,0 +1,1 @@
+"""Decisions: planners, specialists, the policy gate, the action lifecycle and the service API."""

@@ -1,0 +1,88 @@
+"""First run: the data directory, its database, policy, auth secret, admin login and demo data."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from agents.accounts import generate_password, set_user
+from agents.policy import load_policy
+from db.engine import make_engine, write_session
+from db.models import Contact, Meta, User
+from db.schema import migrate
+from db.settings import Settings
+from tools.demo_data import DemoStats, generate_demo_workspace
+
+DEMO_CONTACTS = 20_000
+DEMO_SEED = 7
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """What a command should tell the person once: a new admin password, fresh demo data."""
+
+    admin_password: str | None = None
+    demo: DemoStats | None = None
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def auth_secret(settings: Settings) -> str:
+    """The Chainlit session-signing secret, generated once and kept in the data directory."""
+    path = settings.home / "auth_secret"
+    if not path.exists():
+        _write_private(path, secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()
+
+
+def initialise(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    today: date | None = None,
+    demo_contacts: int = DEMO_CONTACTS,
+) -> tuple[Engine, FirstRun]:
+    """Make the data directory usable; safe to call on every start."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = engine or make_engine(settings.db_url)
+    migrate(engine)
+    load_policy(settings.policy_path)
+    auth_secret(settings)
+    password: str | None = None
+    now = datetime.now(UTC)
+    with write_session(engine) as session:
+        if session.exec(select(func.count()).select_from(User)).one() == 0:
+            password = generate_password()
+            set_user(session, name="admin", role="admin", password=password, actor="setup", now=now)
+    demo = None
+    with Session(engine) as session:
+        seeded = session.get(Meta, "workspace_source") is not None
+        has_contacts = session.exec(select(func.count()).select_from(Contact)).one() > 0
+    if not seeded and not has_contacts:
+        with write_session(engine) as session:
+            demo = generate_demo_workspace(
+                session, contacts=demo_contacts, seed=DEMO_SEED, today=today or now.date()
+            )
+    return engine, FirstRun(admin_password=password, demo=demo)
+
+
+def regenerate_demo(
+    engine: Engine, *, contacts: int, seed: int, today: date | None = None
+) -> DemoStats:
+    """Replace the workspace data with a freshly generated demo workspace."""
+    if contacts < 1 or contacts > 5_000_000:
+        raise ValueError("--contacts must be between 1 and 5,000,000.")
+    with write_session(engine) as session:
+        return generate_demo_workspace(
+            session, contacts=contacts, seed=seed, today=today or datetime.now(UTC).date()
+        )

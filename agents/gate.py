@@ -1,0 +1,238 @@
+"""The policy gate: checks a proposal or an edit, sets its risk, approval need and approver role."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from agents.policy import Policy, Risk, Role, needs_approval, role_rank
+from tools.compliance import Check
+
+COPY_FIELDS = ("subject", "preheader", "body", "sms_text", "variant_b_subject")
+
+
+class GateResult(BaseModel):
+    """What the gate decided for one revision of an action."""
+
+    checks: list[Check]
+    risk: Risk
+    requires_approval: bool
+    required_role: Role
+    """The lowest role that may approve it."""
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+
+def run_gate(
+    policy: Policy,
+    *,
+    kind: str,
+    risk: Risk,
+    params: dict[str, Any],
+    evidence: dict[str, Any],
+    today: date,
+    channels: list[str],
+) -> GateResult:
+    """Run every policy rule that applies to these parameters and evidence."""
+    checks: list[Check] = []
+    escalate: list[str] = []
+    checks += _budget_checks(policy, params, escalate)
+    checks += _schedule_checks(policy, params, today)
+    checks += _audience_checks(policy, kind, params, evidence, escalate)
+    checks += _content_checks(policy, params, channels, escalate)
+    checks += _launch_checks(evidence)
+    required: Role = "approver" if escalate else policy.approvals.decide_role
+    if role_rank(policy.approvals.decide_role) > role_rank(required):
+        required = policy.approvals.decide_role
+    return GateResult(
+        checks=checks,
+        risk=risk,
+        requires_approval=needs_approval(policy, kind=kind, risk=risk)
+        or bool(escalate)
+        or any(not c.passed for c in checks),
+        required_role=required,
+    )
+
+
+def _budget_checks(policy: Policy, params: dict[str, Any], escalate: list[str]) -> list[Check]:
+    if "allocations" not in params:
+        return []
+    allocations: dict[str, float] = params["allocations"]
+    total = float(params.get("budget") or sum(allocations.values()))
+    currency = params.get("currency", "")
+    cap = policy.budget.max_per_plan
+    checks = [
+        Check(
+            rule="budget_cap",
+            passed=total <= cap + 0.005,
+            detail=f"{currency} {total:,.2f} against the policy cap of "
+            f"{currency} {cap:,.2f} per plan",
+        )
+    ]
+    for channel, amount in allocations.items():
+        low, high = policy.band(channel)
+        share = amount / total if total else 0.0
+        checks.append(
+            Check(
+                rule=f"channel_band:{channel}",
+                passed=low - 1e-9 <= share <= high + 1e-9,
+                detail=f"{channel} gets {share:.0%} of the budget; policy band is "
+                f"{low:.0%}-{high:.0%}",
+            )
+        )
+    threshold = policy.approvals.spend_needs_approver_above
+    if total > threshold:
+        escalate.append("spend")
+        checks.append(
+            Check(
+                rule="spend_approver",
+                passed=True,
+                detail=f"spend above {currency} {threshold:,.2f} needs the approver role",
+            )
+        )
+    return checks
+
+
+def _schedule_checks(policy: Policy, params: dict[str, Any], today: date) -> list[Check]:
+    checks: list[Check] = []
+    if "send_hour_local" in params and params["send_hour_local"] is not None:
+        hour = int(params["send_hour_local"])
+        quiet = policy.quiet_hours
+        checks.append(
+            Check(
+                rule="quiet_hours",
+                passed=not quiet.contains(hour),
+                detail=f"{hour:02d}:00 local against quiet hours "
+                f"{quiet.start:02d}:00-{quiet.end:02d}:00",
+            )
+        )
+    if params.get("send_date"):
+        send_date = date.fromisoformat(str(params["send_date"]))
+        checks.append(
+            Check(
+                rule="send_date_future",
+                passed=send_date > today,
+                detail=f"sends on {send_date.isoformat()}; today is {today.isoformat()}",
+            )
+        )
+    return checks
+
+
+def _audience_checks(
+    policy: Policy, kind: str, params: dict[str, Any], evidence: dict[str, Any], escalate: list[str]
+) -> list[Check]:
+    checks: list[Check] = []
+    if "frequency_cap" in params:
+        cap = int(params["frequency_cap"])
+        limit = policy.frequency.max_sends_per_7_days
+        checks.append(
+            Check(
+                rule="frequency_cap",
+                passed=cap <= limit,
+                detail=f"at most {cap} sends per contact in 7 days; policy allows {limit}",
+            )
+        )
+    if (
+        policy.consent.require_channel_consent
+        and "channels" in params
+        and kind in ("build_segment", "launch_campaign")
+    ):
+        checks.append(
+            Check(
+                rule="consent",
+                passed=True,
+                detail="only contacts who opted in to "
+                f"{' / '.join(params['channels'])} are included",
+            )
+        )
+    size = params.get("recipients", evidence.get("size"))
+    if size is not None and kind in ("build_segment", "launch_campaign"):
+        checks.append(
+            Check(
+                rule="audience_not_empty",
+                passed=int(size) > 0,
+                detail=f"{int(size):,} recipients after suppression",
+            )
+        )
+        threshold = policy.approvals.audience_needs_approver_above
+        if kind == "launch_campaign" and int(size) > threshold:
+            escalate.append("audience")
+            checks.append(
+                Check(
+                    rule="audience_approver",
+                    passed=True,
+                    detail=f"more than {threshold:,} recipients needs the approver role",
+                )
+            )
+    return checks
+
+
+def _content_checks(
+    policy: Policy, params: dict[str, Any], channels: list[str], escalate: list[str]
+) -> list[Check]:
+    present = [f for f in COPY_FIELDS if f in params]
+    if not present:
+        return []
+    text = "\n".join(str(params.get(f) or "") for f in present)
+    lowered = text.lower()
+    found = [
+        p
+        for p in policy.content.banned_phrases
+        if re.search(rf"(?<!\w){re.escape(p.lower())}(?!\w)", lowered)
+    ]
+    checks = [
+        Check(
+            rule="banned_phrases",
+            passed=not found,
+            detail=f"contains banned phrase(s): {', '.join(found)}"
+            if found
+            else "no banned phrases",
+        )
+    ]
+    if policy.content.require_unsubscribe and "email" in (channels or ["email"]):
+        has_unsub = "unsubscribe" in str(params.get("body", "")).lower()
+        checks.append(
+            Check(
+                rule="unsubscribe_link",
+                passed=has_unsub,
+                detail="email body has an unsubscribe link"
+                if has_unsub
+                else "email body needs an unsubscribe link",
+            )
+        )
+    topics = [
+        t
+        for t in policy.content.legal_review_topics
+        if re.search(rf"(?<!\w){re.escape(t.lower())}(?!\w)", lowered)
+    ]
+    if topics:
+        escalate.append("legal")
+        checks.append(
+            Check(
+                rule="legal_review",
+                passed=True,
+                detail=f"mentions {', '.join(topics)}: the approver role reviews it",
+            )
+        )
+    return checks
+
+
+def _launch_checks(evidence: dict[str, Any]) -> list[Check]:
+    if "compliance_passed" not in evidence:
+        return []
+    passed = bool(evidence["compliance_passed"])
+    failed = evidence.get("compliance_failed") or []
+    return [
+        Check(
+            rule="compliance_passed",
+            passed=passed,
+            detail="the compliance step passed"
+            if passed
+            else f"the compliance step failed: {', '.join(failed)}",
+        )
+    ]

@@ -1,0 +1,403 @@
+"""The action lifecycle: every transition is one compare-and-set transaction with its audit event.
+
+proposed --edit--> proposed (revision + 1)
+proposed --approve(revision r)--> approved --> executing --> succeeded | failed
+proposed --reject--> rejected
+proposed --re-plan--> superseded
+approved --kill switch--> cancelled   (only before executing starts)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from agents.policy import Policy, role_rank
+from db.audit import append_audit
+from db.models import Action, ActionRevision, Decision, Meta
+
+ErrorCode = Literal[
+    "not_found", "already_decided", "stale_revision", "forbidden", "policy", "invalid", "paused"
+]
+KILL_SWITCH_KEY = "kill_switch"
+
+
+class DecisionError(Exception):
+    """A decision the server refused; `str()` is one sentence a person can act on."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is deciding, with the role stored for them (never the role a client claims)."""
+
+    name: str
+    role: str
+
+
+POLICY_ACTOR = Actor(name="policy", role="system")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(5)}"
+
+
+def params_hash(params: dict[str, Any]) -> str:
+    """Hash of the canonical JSON of a parameter set: what was approved is what runs."""
+    body = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def kill_switch_on(session: Session) -> bool:
+    row = session.get(Meta, KILL_SWITCH_KEY)
+    return row is not None and row.value == "on"
+
+
+def load_for_decision(session: Session, *, action_id: str, revision: int) -> Action:
+    """The action if it is still proposed at this revision; otherwise a DecisionError."""
+    action = session.get(Action, action_id)
+    if action is None:
+        raise DecisionError("not_found", f"There is no action {action_id}.")
+    if action.status != "proposed":
+        who = last_decider(session, action_id)
+        by = f" by {who}" if who else ""
+        raise DecisionError(
+            "already_decided", f"Action {action_id} was already decided{by}: it is {action.status}."
+        )
+    if action.revision != revision:
+        raise DecisionError(
+            "stale_revision",
+            f"Revision {revision} of action {action_id} is stale: it is now at "
+            f"revision {action.revision}. Review the latest and decide again.",
+        )
+    return action
+
+
+def last_decider(session: Session, action_id: str) -> str | None:
+    decision = session.exec(
+        select(Decision).where(Decision.action_id == action_id).order_by(Decision.id.desc())
+    ).first()  # type: ignore[union-attr]
+    return decision.actor if decision else None
+
+
+def check_role(action: Action, actor: Actor, policy: Policy) -> None:
+    """Refuse a person whose stored role is below what this action needs."""
+    if actor is POLICY_ACTOR:
+        return
+    needed = max((action.required_role, policy.approvals.decide_role), key=role_rank)
+    if role_rank(actor.role) < role_rank(needed):
+        raise DecisionError(
+            "forbidden",
+            f"{actor.name} is a {actor.role}; deciding on this action needs the {needed} role.",
+        )
+
+
+def _compare_and_set(
+    session: Session,
+    action: Action,
+    *,
+    expect_status: str,
+    expect_revision: int,
+    values: dict[str, Any],
+) -> None:
+    result = session.execute(
+        update(Action)
+        .where(
+            Action.id == action.id,
+            Action.status == expect_status,  # type: ignore[arg-type]
+            Action.revision == expect_revision,
+        )  # type: ignore[arg-type]
+        .values(**values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise DecisionError(
+            "already_decided",
+            f"Action {action.id} changed while this decision was made; reload it and decide again.",
+        )
+    session.refresh(action)
+
+
+def record_proposal(session: Session, action: Action, *, author: str, now: datetime) -> Action:
+    """Store a new action at revision 1 with its revision row and audit event."""
+    session.add(action)
+    session.flush()
+    session.add(
+        ActionRevision(
+            action_id=action.id,
+            revision=1,
+            params=action.params,
+            params_hash=action.params_hash,
+            evidence=action.evidence,
+            policy_checks=action.policy_checks,
+            author=author,
+            created_at=now,
+        )
+    )
+    append_audit(
+        session,
+        at=now,
+        actor=author,
+        kind="action.proposed",
+        entity="action",
+        entity_id=action.id,
+        data={"revision": 1, "tool": action.tool, "params_hash": action.params_hash},
+    )
+    return action
+
+
+def approve(
+    session: Session, action: Action, *, actor: Actor, policy: Policy, now: datetime
+) -> Action:
+    """proposed -> approved for the action's current revision."""
+    revision = action.revision
+    _compare_and_set(
+        session,
+        action,
+        expect_status="proposed",
+        expect_revision=revision,
+        values={"status": "approved", "updated_at": now},
+    )
+    verdict = "auto_approve" if actor is POLICY_ACTOR else "approve"
+    session.add(
+        Decision(
+            action_id=action.id,
+            revision=revision,
+            verdict=verdict,
+            actor=actor.name,
+            role=actor.role,
+            policy_hash=policy.sha256,
+            created_at=now,
+        )
+    )
+    append_audit(
+        session,
+        at=now,
+        actor=actor.name,
+        kind=f"action.{verdict}d",
+        entity="action",
+        entity_id=action.id,
+        data={
+            "revision": revision,
+            "params_hash": action.params_hash,
+            "policy_hash": policy.sha256,
+        },
+    )
+    return action
+
+
+def reject(
+    session: Session, action: Action, *, actor: Actor, reason: str, policy: Policy, now: datetime
+) -> Action:
+    """proposed -> rejected, with the reason kept."""
+    revision = action.revision
+    _compare_and_set(
+        session,
+        action,
+        expect_status="proposed",
+        expect_revision=revision,
+        values={"status": "rejected", "updated_at": now},
+    )
+    session.add(
+        Decision(
+            action_id=action.id,
+            revision=revision,
+            verdict="reject",
+            actor=actor.name,
+            role=actor.role,
+            reason=reason,
+            policy_hash=policy.sha256,
+            created_at=now,
+        )
+    )
+    append_audit(
+        session,
+        at=now,
+        actor=actor.name,
+        kind="action.rejected",
+        entity="action",
+        entity_id=action.id,
+        data={"revision": revision, "reason": reason},
+    )
+    return action
+
+
+def revise(
+    session: Session,
+    action: Action,
+    *,
+    actor: Actor,
+    params: dict[str, Any],
+    evidence: dict[str, Any],
+    checks: list[dict[str, Any]],
+    requires_approval: bool,
+    required_role: str,
+    changes: dict[str, Any],
+    policy: Policy,
+    now: datetime,
+) -> Action:
+    """proposed -> proposed at revision + 1 with edited parameters."""
+    old = action.revision
+    new_hash = params_hash(params)
+    _compare_and_set(
+        session,
+        action,
+        expect_status="proposed",
+        expect_revision=old,
+        values={
+            "revision": old + 1,
+            "params": params,
+            "params_hash": new_hash,
+            "evidence": evidence,
+            "policy_checks": checks,
+            "requires_approval": requires_approval,
+            "required_role": required_role,
+            "updated_at": now,
+        },
+    )
+    session.add(
+        ActionRevision(
+            action_id=action.id,
+            revision=old + 1,
+            params=params,
+            params_hash=new_hash,
+            evidence=evidence,
+            policy_checks=checks,
+            author=actor.name,
+            created_at=now,
+        )
+    )
+    session.add(
+        Decision(
+            action_id=action.id,
+            revision=old,
+            verdict="edit",
+            actor=actor.name,
+            role=actor.role,
+            changes=changes,
+            policy_hash=policy.sha256,
+            created_at=now,
+        )
+    )
+    append_audit(
+        session,
+        at=now,
+        actor=actor.name,
+        kind="action.edited",
+        entity="action",
+        entity_id=action.id,
+        data={
+            "from_revision": old,
+            "to_revision": old + 1,
+            "changes": changes,
+            "params_hash": new_hash,
+        },
+    )
+    return action
+
+
+def supersede(
+    session: Session, action: Action, *, actor: Actor, reason: str, now: datetime
+) -> Action:
+    """proposed -> superseded, when a re-plan replaces the step."""
+    _compare_and_set(
+        session,
+        action,
+        expect_status="proposed",
+        expect_revision=action.revision,
+        values={"status": "superseded", "updated_at": now},
+    )
+    append_audit(
+        session,
+        at=now,
+        actor=actor.name,
+        kind="action.superseded",
+        entity="action",
+        entity_id=action.id,
+        data={"revision": action.revision, "reason": reason},
+    )
+    return action
+
+
+def start_execution(session: Session, action: Action, *, now: datetime) -> Action:
+    """approved -> executing; only one caller can win this for a given revision."""
+    _compare_and_set(
+        session,
+        action,
+        expect_status="approved",
+        expect_revision=action.revision,
+        values={"status": "executing", "updated_at": now},
+    )
+    append_audit(
+        session,
+        at=now,
+        actor="executor",
+        kind="action.executing",
+        entity="action",
+        entity_id=action.id,
+        data={"revision": action.revision, "params_hash": action.params_hash},
+    )
+    return action
+
+
+def finish_execution(
+    session: Session,
+    action: Action,
+    *,
+    result: dict[str, Any] | None,
+    error: str | None,
+    now: datetime,
+) -> Action:
+    """executing -> succeeded (with its result) or failed (with one sentence why)."""
+    status = "failed" if error else "succeeded"
+    _compare_and_set(
+        session,
+        action,
+        expect_status="executing",
+        expect_revision=action.revision,
+        values={"status": status, "result": result, "error": error, "updated_at": now},
+    )
+    append_audit(
+        session,
+        at=now,
+        actor="executor",
+        kind=f"action.{status}",
+        entity="action",
+        entity_id=action.id,
+        data={
+            "revision": action.revision,
+            "error": error,
+            "result_keys": sorted((result or {}).keys()),
+        },
+    )
+    return action
+
+
+def cancel(session: Session, action: Action, *, actor: Actor, reason: str, now: datetime) -> Action:
+    """approved -> cancelled by the kill switch, before execution starts."""
+    _compare_and_set(
+        session,
+        action,
+        expect_status="approved",
+        expect_revision=action.revision,
+        values={"status": "cancelled", "updated_at": now},
+    )
+    append_audit(
+        session,
+        at=now,
+        actor=actor.name,
+        kind="action.cancelled",
+        entity="action",
+        entity_id=action.id,
+        data={"revision": action.revision, "reason": reason},
+    )
+    return action

@@ -1,0 +1,407 @@
+"""The loop: propose every ready step, run what policy lets run, execute approved actions once."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from agents import lifecycle
+from agents.gate import GateResult, run_gate
+from agents.goal import Goal
+from agents.lifecycle import POLICY_ACTOR, Actor, DecisionError, params_hash
+from agents.policy import Policy
+from agents.specialists import SkillContext, skill_for
+from db.audit import append_audit
+from db.engine import read_session, write_session
+from db.models import Action, ActionRevision, Execution, Plan, Step
+
+MAX_ROUNDS = 50
+"""Loop guard: a plan never needs more proposal rounds than it has steps."""
+
+
+def plan_now(today: date) -> datetime:
+    """The instant tools treat as "now" for a plan: the start of its pinned day, in UTC."""
+    return datetime.combine(today, time.min, tzinfo=UTC)
+
+
+def _upstream(session: Session, step: Step) -> dict[str, Action]:
+    """Succeeded actions of every step this one depends on, directly or not, by step key."""
+    steps = {s.id: s for s in session.exec(select(Step).where(Step.plan_id == step.plan_id))}
+    actions = {
+        a.step_id: a
+        for a in session.exec(
+            select(Action).where(Action.plan_id == step.plan_id, Action.status == "succeeded")
+        )
+    }
+    found: dict[str, Action] = {}
+    pending = list(step.depends_on)
+    while pending:
+        dep = steps.get(pending.pop())
+        if dep is None or dep.key in found:
+            continue
+        if dep.id in actions:
+            found[dep.key] = actions[dep.id]
+        pending.extend(dep.depends_on)
+    return found
+
+
+def build_context(session: Session, plan: Plan, step: Step, policy: Policy) -> SkillContext:
+    return SkillContext(
+        session=session,
+        goal=Goal.model_validate(plan.goal),
+        step=step,
+        today=plan.today,
+        now=plan_now(plan.today),
+        policy=policy,
+        upstream=_upstream(session, step),
+    )
+
+
+def gate_for(
+    policy: Policy, plan: Plan, action_kind: str, params: dict[str, Any], evidence: dict[str, Any]
+) -> GateResult:
+    skill = skill_for(action_kind)
+    goal = Goal.model_validate(plan.goal)
+    return run_gate(
+        policy,
+        kind=action_kind,
+        risk=skill.risk,
+        params=params,
+        evidence=evidence,
+        today=plan.today,
+        channels=list(goal.channels),
+    )
+
+
+def _ready_steps(session: Session, plan_id: str) -> list[Step]:
+    steps = list(session.exec(select(Step).where(Step.plan_id == plan_id).order_by(Step.position)))  # type: ignore[arg-type]
+    actions = {a.step_id: a for a in session.exec(select(Action).where(Action.plan_id == plan_id))}
+    done = {s.id for s in steps if s.id in actions and actions[s.id].status == "succeeded"}
+    return [s for s in steps if s.id not in actions and all(d in done for d in s.depends_on)]
+
+
+def _propose(
+    engine: Engine, plan_id: str, step_id: str, policy: Policy, author: str
+) -> Action | None:
+    now = datetime.now(UTC)
+    with read_session(engine) as session:
+        plan = session.get(Plan, plan_id)
+        step = session.get(Step, step_id)
+        assert plan is not None and step is not None
+        skill = skill_for(step.kind)
+        ctx = build_context(session, plan, step, policy)
+        base = dict(
+            id=lifecycle.new_id("act"),
+            plan_id=plan.id,
+            step_id=step.id,
+            agent=step.agent,
+            tool=step.kind,
+            title=step.title,
+            risk=skill.risk,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            proposal = skill.propose(ctx)
+            params = skill.params_model.model_validate(proposal.params).model_dump(mode="json")
+        except (ValueError, ValidationError) as exc:
+            action = Action(
+                **base,
+                params={},
+                params_hash=params_hash({}),
+                status="failed",
+                error=f"The {step.agent} specialist could not propose this step: {_sentence(exc)}",
+            )
+        else:
+            gate = gate_for(policy, plan, step.kind, params, proposal.evidence)
+            action = Action(
+                **base,
+                params=params,
+                params_hash=params_hash(params),
+                rationale=proposal.rationale,
+                evidence=_jsonable(proposal.evidence),
+                alternatives=_jsonable(proposal.alternatives),
+                policy_checks=[c.model_dump() for c in gate.checks],
+                requires_approval=gate.requires_approval,
+                required_role=gate.required_role,
+                record={
+                    "context": _jsonable(proposal.context),
+                    "planner": plan.planner,
+                    "policy_hash": policy.sha256,
+                    "proposed_at": now.isoformat(),
+                    "today": plan.today.isoformat(),
+                },
+            )
+    try:
+        with write_session(engine) as session:
+            lifecycle.record_proposal(session, action, author=author, now=now)
+            if action.status == "proposed" and not action.requires_approval:
+                lifecycle.approve(session, action, actor=POLICY_ACTOR, policy=policy, now=now)
+            if action.status == "failed":
+                append_audit(
+                    session,
+                    at=now,
+                    actor=author,
+                    kind="action.proposal_failed",
+                    entity="action",
+                    entity_id=action.id,
+                    data={"error": action.error},
+                )
+    except IntegrityError:
+        return None  # another instance proposed this step first
+    return action
+
+
+def advance(
+    engine: Engine, plan_id: str, policy: Policy, *, author: str = "orchestrator"
+) -> list[str]:
+    """Propose every ready step (running what policy allows) until nothing more is ready.
+
+    Returns the ids of the actions created, in order.
+    """
+    created: list[str] = []
+    for _ in range(MAX_ROUNDS):
+        with read_session(engine) as session:
+            ready = [s.id for s in _ready_steps(session, plan_id)]
+        if not ready:
+            break
+        for step_id in ready:
+            action = _propose(engine, plan_id, step_id, policy, author)
+            if action is None:
+                continue
+            created.append(action.id)
+            if action.status == "approved":
+                execute(engine, action.id, policy)
+    return created
+
+
+def edit(
+    engine: Engine,
+    *,
+    action_id: str,
+    revision: int,
+    actor: Actor,
+    changes: dict[str, Any],
+    policy: Policy,
+) -> Action:
+    """Apply a person's edit as a new revision, after the specialist and the gate re-check it."""
+    if not changes:
+        raise DecisionError("invalid", "An edit needs at least one changed parameter.")
+    now = datetime.now(UTC)
+    with read_session(engine) as session:
+        action = lifecycle.load_for_decision(session, action_id=action_id, revision=revision)
+        lifecycle.check_role(action, actor, policy)
+        skill = skill_for(action.tool)
+        merged, changed = _merge(action.params, changes, skill.editable, action.tool)
+        plan = session.get(Plan, action.plan_id)
+        step = session.get(Step, action.step_id)
+        assert plan is not None and step is not None
+        try:
+            evaluation = skill.evaluate(
+                build_context(session, plan, step, policy), merged, frozenset(changed)
+            )
+            params = skill.params_model.model_validate(evaluation.params).model_dump(mode="json")
+        except (ValueError, ValidationError) as exc:
+            raise DecisionError("invalid", f"That edit is not valid: {_sentence(exc)}") from exc
+        gate = gate_for(policy, plan, action.tool, params, evaluation.evidence)
+        if gate.failures:
+            reasons = "; ".join(f"{c.rule}: {c.detail}" for c in gate.failures)
+            raise DecisionError(
+                "policy", f"That edit breaks policy ({reasons}); nothing was changed."
+            )
+        diff = {k: [action.params.get(k), params.get(k)] for k in sorted(changed)}
+    with write_session(engine) as session:
+        action = lifecycle.load_for_decision(session, action_id=action_id, revision=revision)
+        return lifecycle.revise(
+            session,
+            action,
+            actor=actor,
+            params=params,
+            evidence=_jsonable(evaluation.evidence),
+            checks=[c.model_dump() for c in gate.checks],
+            requires_approval=gate.requires_approval,
+            required_role=gate.required_role,
+            changes=diff,
+            policy=policy,
+            now=now,
+        )
+
+
+def approve(
+    engine: Engine, *, action_id: str, revision: int, actor: Actor, policy: Policy
+) -> Action:
+    """Approve one revision, after re-checking role, kill switch and policy on the server."""
+    now = datetime.now(UTC)
+    with write_session(engine) as session:
+        action = lifecycle.load_for_decision(session, action_id=action_id, revision=revision)
+        lifecycle.check_role(action, actor, policy)
+        if lifecycle.kill_switch_on(session):
+            raise DecisionError(
+                "paused",
+                "Automation is paused by the kill switch; nothing "
+                "can be approved until it is released.",
+            )
+        plan = session.get(Plan, action.plan_id)
+        assert plan is not None
+        gate = gate_for(policy, plan, action.tool, action.params, action.evidence)
+        if gate.failures:
+            reasons = "; ".join(f"{c.rule}: {c.detail}" for c in gate.failures)
+            raise DecisionError(
+                "policy", f"Action {action_id} cannot be approved: {reasons}. Edit it or reject it."
+            )
+        if gate.required_role != action.required_role:
+            action.required_role = gate.required_role
+            lifecycle.check_role(action, actor, policy)
+        return lifecycle.approve(session, action, actor=actor, policy=policy, now=now)
+
+
+def reject(
+    engine: Engine, *, action_id: str, revision: int, actor: Actor, reason: str, policy: Policy
+) -> Action:
+    reason = reason.strip()
+    if not reason:
+        raise DecisionError("invalid", "A rejection needs a reason, so Baton can learn from it.")
+    now = datetime.now(UTC)
+    with write_session(engine) as session:
+        action = lifecycle.load_for_decision(session, action_id=action_id, revision=revision)
+        lifecycle.check_role(action, actor, policy)
+        return lifecycle.reject(session, action, actor=actor, reason=reason, policy=policy, now=now)
+
+
+def execute(engine: Engine, action_id: str, policy: Policy) -> Action:
+    """Run an approved action exactly once (idempotency key: action id + revision)."""
+    now = datetime.now(UTC)
+    with write_session(engine) as session:
+        action = session.get(Action, action_id)
+        if action is None or action.status != "approved":
+            return _reload(engine, action_id)
+        if lifecycle.kill_switch_on(session):
+            lifecycle.cancel(
+                session,
+                action,
+                actor=Actor("kill switch", "system"),
+                reason="kill switch engaged",
+                now=now,
+            )
+            return action
+        lifecycle.start_execution(session, action, now=now)
+        session.add(
+            Execution(
+                idempotency_key=f"{action.id}:{action.revision}",
+                action_id=action.id,
+                revision=action.revision,
+                params_hash=action.params_hash,
+                status="running",
+                started_at=now,
+            )
+        )
+    return _run(engine, action_id, policy)
+
+
+def _run(engine: Engine, action_id: str, policy: Policy) -> Action:
+    """Phase two of execution: run the tool and record the outcome in one transaction."""
+    with write_session(engine) as session:
+        action = session.get(Action, action_id)
+        if action is None or action.status != "executing":
+            return _reload(engine, action_id)
+        approved = session.exec(
+            select(ActionRevision).where(
+                ActionRevision.action_id == action.id, ActionRevision.revision == action.revision
+            )
+        ).one()
+        plan = session.get(Plan, action.plan_id)
+        step = session.get(Step, action.step_id)
+        assert plan is not None and step is not None
+        result: dict[str, Any] | None = None
+        error: str | None = None
+        if params_hash(action.params) != approved.params_hash:
+            error = "The parameters differ from the approved revision; nothing was executed."
+        else:
+            try:
+                with session.begin_nested():
+                    ctx = build_context(session, plan, step, policy)
+                    result = _jsonable(skill_for(action.tool).execute(ctx, action))
+            except Exception as exc:  # a failed tool must leave a failed action, not a stuck one
+                error = f"The {action.agent} tool failed: {_sentence(exc)}"
+        now = datetime.now(UTC)
+        lifecycle.finish_execution(session, action, result=result, error=error, now=now)
+        execution = session.exec(
+            select(Execution).where(Execution.idempotency_key == f"{action.id}:{action.revision}")
+        ).one()
+        execution.status, execution.result, execution.error = (
+            "failed" if error else "succeeded",
+            result,
+            error,
+        )
+        execution.finished_at = now
+        session.add(execution)
+        return action
+
+
+def resume(engine: Engine, policy: Policy) -> list[str]:
+    """Finish what a crash interrupted: approved actions not started, executions not finished."""
+    with read_session(engine) as session:
+        pending = list(
+            session.exec(select(Action).where(Action.status.in_(("approved", "executing"))))
+        )  # type: ignore[attr-defined]
+    for action in pending:
+        if action.status == "approved":
+            execute(engine, action.id, policy)
+        else:
+            _run(engine, action.id, policy)
+    return [a.id for a in pending]
+
+
+def _reload(engine: Engine, action_id: str) -> Action:
+    with read_session(engine) as session:
+        action = session.get(Action, action_id)
+        if action is None:
+            raise DecisionError("not_found", f"There is no action {action_id}.")
+        return action
+
+
+def _merge(
+    params: dict[str, Any], changes: dict[str, Any], editable: tuple[str, ...], tool: str
+) -> tuple[dict[str, Any], set[str]]:
+    """Apply dotted-path changes ("allocations.sms": 400) to a copy of the parameters."""
+    merged = copy.deepcopy(params)
+    changed: set[str] = set()
+    for path, value in changes.items():
+        top = path.split(".", 1)[0]
+        if path not in editable and top not in editable:
+            allowed = ", ".join(editable) or "none"
+            raise DecisionError(
+                "invalid", f"'{path}' is not an editable parameter of {tool} (editable: {allowed})."
+            )
+        target = merged
+        parts = path.split(".")
+        for part in parts[:-1]:
+            if not isinstance(target.get(part), dict):
+                raise DecisionError("invalid", f"'{path}' does not name a parameter of {tool}.")
+            target = target[part]
+        if len(parts) > 1 and parts[-1] not in target:
+            raise DecisionError("invalid", f"'{path}' does not name a parameter of {tool}.")
+        target[parts[-1]] = value
+        changed.add(top)
+    return merged, changed
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _sentence(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        msg = first["msg"].removeprefix("Value error, ")
+        return f"{where}: {msg}." if where else f"{msg}."
+    text = str(exc).strip() or type(exc).__name__
+    return text if text.endswith(".") else text + "."

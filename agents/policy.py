@@ -1,0 +1,118 @@
+"""Governance: the policy file, roles, autonomy, and the gate every proposal and edit passes."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+Role = Literal["viewer", "marketer", "approver", "admin"]
+ROLES: tuple[str, ...] = ("viewer", "marketer", "approver", "admin")
+Risk = Literal["read", "internal", "external"]
+
+
+def role_rank(role: str) -> int:
+    """Position on the role ladder; unknown roles rank below viewer."""
+    return ROLES.index(role) if role in ROLES else -1
+
+
+class Approvals(BaseModel):
+    decide_role: Role = "marketer"
+    spend_needs_approver_above: float = 1000.0
+    audience_needs_approver_above: int = 25_000
+
+
+class Budget(BaseModel):
+    max_per_plan: float = 10_000.0
+    channel_bands: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+
+class Frequency(BaseModel):
+    max_sends_per_7_days: int = 3
+
+
+class QuietHours(BaseModel):
+    start: int = Field(21, ge=0, le=23)
+    end: int = Field(8, ge=0, le=23)
+
+    def contains(self, hour: int) -> bool:
+        """Whether a local hour falls inside the quiet window (which may wrap midnight)."""
+        if self.start <= self.end:
+            return self.start <= hour < self.end
+        return hour >= self.start or hour < self.end
+
+
+class Consent(BaseModel):
+    require_channel_consent: bool = True
+
+
+class Content(BaseModel):
+    banned_phrases: list[str] = Field(default_factory=list)
+    require_unsubscribe: bool = True
+    required_disclaimers: list[str] = Field(default_factory=list)
+    legal_review_topics: list[str] = Field(default_factory=list)
+
+
+class Policy(BaseModel):
+    """The parsed policy file; `sha256` identifies the exact text decisions were checked against."""
+
+    autonomy: int = Field(1, ge=0, le=3)
+    autonomy_by_kind: dict[str, int] = Field(default_factory=dict)
+    approvals: Approvals = Field(default_factory=Approvals)
+    budget: Budget = Field(default_factory=Budget)
+    frequency: Frequency = Field(default_factory=Frequency)
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    consent: Consent = Field(default_factory=Consent)
+    content: Content = Field(default_factory=Content)
+    sha256: str = ""
+
+    def autonomy_for(self, kind: str) -> int:
+        return self.autonomy_by_kind.get(kind, self.autonomy)
+
+    def band(self, channel: str) -> tuple[float, float]:
+        return self.budget.channel_bands.get(channel, (0.0, 1.0))
+
+
+class PolicyError(ValueError):
+    """The policy file cannot be read; the message says where."""
+
+
+def default_policy_text() -> str:
+    return resources.files("agents").joinpath("policy_defaults.toml").read_text(encoding="utf-8")
+
+
+def parse_policy(text: str) -> Policy:
+    """Parse policy TOML; raise PolicyError with one clear sentence if it is invalid."""
+    try:
+        data = tomllib.loads(text)
+        policy = Policy.model_validate(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"policy.toml is not valid TOML: {exc}.") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PolicyError(f"policy.toml has a bad value at {where}: {first['msg']}.") from exc
+    policy.sha256 = hashlib.sha256(text.encode()).hexdigest()
+    return policy
+
+
+def load_policy(path: Path) -> Policy:
+    """Read the policy file, writing the commented defaults first if it does not exist."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(default_policy_text(), encoding="utf-8")
+    return parse_policy(path.read_text(encoding="utf-8"))
+
+
+def needs_approval(policy: Policy, *, kind: str, risk: Risk) -> bool:
+    """The autonomy ladder: whether an action of this kind and risk waits for a person."""
+    level = policy.autonomy_for(kind)
+    if risk == "read":
+        return level < 1
+    if risk == "internal":
+        return level < 2
+    return level < 3

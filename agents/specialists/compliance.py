@@ -1,0 +1,109 @@
+"""The compliance specialist: policy-as-code checks on the copy, audience and schedule."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
+from db.models import Action
+from tools.audience import SegmentResult
+from tools.compliance import Check, ContentRules, check_audience, check_content
+from tools.creative import BrandSnapshot, Copy
+
+
+class ComplianceParams(BaseModel):
+    scope: Literal["campaign", "audience", "content"] = "campaign"
+    segment_action_id: str | None = None
+    copy_action_id: str | None = None
+    schedule_action_id: str | None = None
+
+
+def _content_rules(ctx: SkillContext) -> ContentRules:
+    brand = BrandSnapshot.load(ctx.session)
+    content = ctx.policy.content
+    return ContentRules(
+        banned_phrases=sorted({*content.banned_phrases, *brand.banned_phrases}, key=str.lower),
+        required_disclaimers=[*content.required_disclaimers, *brand.required_disclaimers],
+        require_unsubscribe=content.require_unsubscribe,
+        legal_review_topics=content.legal_review_topics,
+    )
+
+
+def propose(ctx: SkillContext) -> Proposal:
+    scope = str(ctx.step.inputs.get("scope", "campaign"))
+    params = ComplianceParams(
+        scope=scope,  # type: ignore[arg-type]
+        segment_action_id=getattr(ctx.upstream.get("segment"), "id", None),
+        copy_action_id=getattr(ctx.upstream.get("copy"), "id", None),
+        schedule_action_id=getattr(ctx.upstream.get("schedule"), "id", None),
+    )
+    looked_at = [
+        name
+        for name, ref in (
+            ("audience", params.segment_action_id),
+            ("copy", params.copy_action_id),
+            ("schedule", params.schedule_action_id),
+        )
+        if ref
+    ]
+    return Proposal(
+        params=params.model_dump(),
+        rationale=f"Check the approved {', '.join(looked_at) or 'work'} against "
+        f"policy: consent, banned phrases, unsubscribe and disclaimers, "
+        f"quiet hours, topics that need legal review.",
+        context={"checked": looked_at},
+    )
+
+
+def evaluate(ctx: SkillContext, params: dict[str, Any], changed: frozenset[str]) -> Evaluation:
+    return Evaluation(params=ComplianceParams.model_validate(params).model_dump())
+
+
+def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
+    checks: list[Check] = []
+    needs_legal_review = False
+    channels = list(ctx.goal.channels) or ["email"]
+    copy_result = ctx.upstream_result("copy")
+    if copy_result:
+        copy = Copy.model_validate({**copy_result, "variant": copy_result.get("variant", "A")})
+        review = check_content(copy, _content_rules(ctx), channels=channels)
+        checks += review.checks
+        needs_legal_review = review.needs_legal_review
+    segment_result = ctx.upstream_result("segment")
+    if segment_result:
+        segment = SegmentResult.model_validate(segment_result)
+        checks += check_audience(segment, channels=channels, max_audience=None)
+    schedule = ctx.upstream_result("schedule")
+    if schedule:
+        hour = int(schedule["send_hour_local"])
+        quiet = ctx.policy.quiet_hours
+        checks.append(
+            Check(
+                rule="quiet_hours",
+                passed=not quiet.contains(hour),
+                detail=f"sends at {hour:02d}:00 local; quiet hours are {quiet.start:02d}:00-"
+                f"{quiet.end:02d}:00",
+            )
+        )
+    failed = [c.rule for c in checks if not c.passed]
+    return {
+        "passed": not failed,
+        "failed": failed,
+        "needs_legal_review": needs_legal_review,
+        "checks": [c.model_dump() for c in checks],
+    }
+
+
+register(
+    Skill(
+        agent="compliance",
+        kind="check_campaign",
+        risk="read",
+        params_model=ComplianceParams,
+        propose=propose,
+        evaluate=evaluate,
+        execute=execute,
+    )
+)

@@ -1,0 +1,90 @@
+"""The experiment specialist: an A/B design the audience can actually power."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
+from db.models import Action
+from tools.experiment import design_ab_test
+from tools.performance import kpi_summary
+
+BASELINE_LOOKBACK_DAYS = 90
+RELATIVE_LIFT = 0.2
+
+
+class TestParams(BaseModel):
+    variants: int = Field(2, ge=2, le=5)
+    baseline: float = Field(gt=0, lt=1)
+    """Click rate of the control, from recent sends."""
+    mde: float = Field(gt=0, lt=1)
+    """Smallest absolute lift worth detecting."""
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    power: float = Field(0.8, gt=0.5, lt=1)
+
+
+def _audience_size(ctx: SkillContext) -> int:
+    return int((ctx.upstream_result("segment") or {}).get("size", 0))
+
+
+def _evidence(ctx: SkillContext, p: TestParams) -> dict[str, Any]:
+    design = design_ab_test(
+        audience_size=_audience_size(ctx),
+        baseline=p.baseline,
+        mde=p.mde,
+        variants=p.variants,
+        alpha=p.alpha,
+        power=p.power,
+    )
+    return {"audience_size": _audience_size(ctx), **design.model_dump()}
+
+
+def propose(ctx: SkillContext) -> Proposal:
+    kpis = kpi_summary(
+        ctx.session, start=ctx.today - timedelta(days=BASELINE_LOOKBACK_DAYS), end=ctx.today
+    )
+    channel = next((c for c in ctx.goal.channels if c in ("email", "sms", "push")), "email")
+    row = next((r for r in kpis.rows if r.channel == channel), None)
+    baseline = min(max(float(row.ctr) if row and row.ctr else 0.02, 0.001), 0.5)
+    params = TestParams(
+        baseline=round(baseline, 4), mde=round(max(baseline * RELATIVE_LIFT, 0.001), 4)
+    )
+    evidence = _evidence(ctx, params)
+    rationale = (
+        f"Baseline {channel} click rate {baseline:.2%} over the last "
+        f"{BASELINE_LOOKBACK_DAYS} days; detecting a {RELATIVE_LIFT:.0%} relative lift "
+        f"({params.mde:.2%} absolute) needs {evidence['sample_per_variant']:,} per "
+        f"variant. {evidence['detail']}"
+    )
+    return Proposal(
+        params=params.model_dump(),
+        rationale=rationale,
+        evidence=evidence,
+        context={"channel": channel, "audience_size": _audience_size(ctx)},
+    )
+
+
+def evaluate(ctx: SkillContext, params: dict[str, Any], changed: frozenset[str]) -> Evaluation:
+    p = TestParams.model_validate(params)
+    return Evaluation(params=p.model_dump(), evidence=_evidence(ctx, p))
+
+
+def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
+    return {"designed": True, **_evidence(ctx, TestParams.model_validate(action.params))}
+
+
+register(
+    Skill(
+        agent="experiment",
+        kind="design_test",
+        risk="internal",
+        params_model=TestParams,
+        propose=propose,
+        evaluate=evaluate,
+        execute=execute,
+        editable=("variants", "mde", "alpha", "power"),
+    )
+)

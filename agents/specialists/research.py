@@ -1,0 +1,49 @@
+"""The research specialist: what moved, period over period, in the workspace's own data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
+from db.models import Action
+from tools.research import period_trends
+
+
+class TrendParams(BaseModel):
+    days: int = Field(28, ge=7, le=183)
+    """Length of each of the two periods compared."""
+
+
+def propose(ctx: SkillContext) -> Proposal:
+    params = TrendParams()
+    return Proposal(
+        params=params.model_dump(),
+        rationale=f"Compare the last {params.days} days with the {params.days} "
+        f"before, by channel, and name the biggest movers.",
+        context={"today": ctx.today.isoformat()},
+    )
+
+
+def evaluate(ctx: SkillContext, params: dict[str, Any], changed: frozenset[str]) -> Evaluation:
+    return Evaluation(params=TrendParams.model_validate(params).model_dump())
+
+
+def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
+    params = TrendParams.model_validate(action.params)
+    return period_trends(ctx.session, today=ctx.today, days=params.days).model_dump(mode="json")
+
+
+register(
+    Skill(
+        agent="research",
+        kind="period_trends",
+        risk="read",
+        params_model=TrendParams,
+        propose=propose,
+        evaluate=evaluate,
+        execute=execute,
+        editable=("days",),
+    )
+)
