@@ -1,0 +1,1 @@
+"""Presentation: the Chainlit chat, its cards, and the command line."""

@@ -1,0 +1,142 @@
+"""What an action card shows: props for public/elements/ActionCard.jsx, built from the ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.explain import evidence_facts, format_value
+from agents.policy import role_rank
+from agents.views import ActionView
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+AGENT_LABELS = {
+    "research": "Research", "performance": "Performance", "audience": "Audience",
+    "creative": "Creative", "channel": "Channel", "experiment": "Experiment",
+    "compliance": "Compliance", "distribution": "Distribution",
+}
+LONG_TEXT = {"body"}
+
+
+def _label(path: str) -> str:
+    return path.replace("allocations.", "").replace("_", " ").capitalize()
+
+
+def _field(path: str, value: Any) -> dict[str, Any]:
+    field: dict[str, Any] = {"path": path, "label": _label(path), "value": value}
+    if path == "send_weekday":
+        field.update(type="select", options=[{"value": i, "label": d} for i, d in
+                                             enumerate(WEEKDAYS)])
+    elif path == "send_hour_local":
+        field.update(type="select", options=[{"value": h, "label": f"{h:02d}:00"}
+                                             for h in range(24)])
+    elif isinstance(value, bool):
+        field.update(type="bool")
+    elif isinstance(value, (int, float)) or value is None and path.startswith(("min_", "max_")):
+        field.update(type="number")
+    elif isinstance(value, list):
+        field.update(type="list", value=", ".join(str(v) for v in value))
+    elif path in LONG_TEXT:
+        field.update(type="textarea")
+    else:
+        field.update(type="text", value="" if value is None else str(value))
+    return field
+
+
+def editable_fields(view: ActionView) -> list[dict[str, Any]]:
+    """One form field per editable parameter; maps expand to one field per key."""
+    fields = []
+    for path in view.editable:
+        value = view.params.get(path)
+        if isinstance(value, dict):
+            fields += [_field(f"{path}.{k}", v) for k, v in value.items()]
+        elif path in view.params:
+            fields.append(_field(path, value))
+    return fields
+
+
+def param_rows(view: ActionView) -> list[dict[str, str]]:
+    rows = []
+    for key, value in view.params.items():
+        if key.endswith("_action_id") or value in (None, "", [], {}):
+            continue
+        if key == "send_weekday" and isinstance(value, int):
+            shown = WEEKDAYS[value]
+        elif key == "send_hour_local" and isinstance(value, int):
+            shown = f"{value:02d}:00 local"
+        elif key == "body":
+            shown = str(value)
+        else:
+            shown = format_value(value)
+        rows.append({"label": _label(key), "value": shown})
+    return rows
+
+
+def result_summary(view: ActionView) -> str | None:
+    """One sentence on what execution returned."""
+    r = view.result
+    if r is None:
+        return None
+    tool = view.tool
+    if tool == "build_segment":
+        return (f"Segment saved: {r.get('size', 0):,} recipients "
+                f"({format_value(r.get('by_channel', {}))}).")
+    if tool == "schedule_send":
+        return f"Scheduled for {r.get('summary')}."
+    if tool == "allocate_budget":
+        return f"Budget committed: {format_value(r.get('allocations', {}))} {r.get('currency')}."
+    if tool == "check_campaign":
+        return ("Compliance passed." if r.get("passed")
+                else f"Compliance failed: {', '.join(r.get('failed', []))}.")
+    if tool == "launch_campaign":
+        return (f"Shadow launch: {r.get('queued', 0):,} messages written to the outbox "
+                f"({format_value(r.get('by_channel', {}))}); nothing left this machine.")
+    if tool == "draft_copy":
+        return f"Copy saved: “{r.get('subject')}”."
+    if tool == "design_test":
+        return str(r.get("detail") or "Test designed.")
+    if tool == "budget_pacing":
+        return (f"Pacing {str(r.get('status', '')).replace('_', ' ')}: spent "
+                f"{format_value(r.get('spent'))} of {format_value(r.get('budget'))}.")
+    if tool == "kpi_summary":
+        totals = r.get("totals") or {}
+        return (f"KPIs: {format_value(totals.get('conversions'))} conversions, revenue "
+                f"{format_value(totals.get('revenue'))}, spend {format_value(totals.get('spend'))}.")
+    if tool == "period_trends":
+        movers = r.get("top_movers") or []
+        return "Top movers: " + "; ".join(str(m.get("sentence", m)) for m in movers) \
+            if movers else "Trends computed."
+    return "Done."
+
+
+def card_props(view: ActionView, *, role: str) -> dict[str, Any]:
+    """Everything the card renders; the browser gets display data, never authority."""
+    last = view.decisions[-1] if view.decisions else None
+    can_decide = view.status == "proposed" and role_rank(role) >= role_rank(view.required_role)
+    return {
+        "action_id": view.action_id,
+        "revision": view.revision,
+        "status": view.status,
+        "title": view.title,
+        "agent": AGENT_LABELS.get(view.agent, view.agent),
+        "tool": view.tool,
+        "risk": view.risk,
+        "requires_approval": view.requires_approval,
+        "required_role": view.required_role,
+        "rationale": view.rationale,
+        "params": param_rows(view),
+        "fields": editable_fields(view) if view.status == "proposed" else [],
+        "evidence": [{"label": f.label.capitalize(), "value": format_value(f.value)}
+                     for f in evidence_facts(view.evidence)][:8],
+        "checks": [c.model_dump() for c in view.policy_checks],
+        "alternatives": [{"option": str(a.get("option")), "why_not": str(a.get("why_not", ""))}
+                         for a in view.alternatives][:4],
+        "lessons": [str(x.get("statement")) for x in view.lessons_applied],
+        "result_summary": result_summary(view),
+        "error": view.error,
+        "decided_by": (last.actor if last and last.verdict != "edit" else None),
+        "decision": (last.verdict if last else None),
+        "reason": (last.reason if last else ""),
+        "can_decide": can_decide,
+        "blocked": any(not c.passed for c in view.policy_checks),
+        "updated_at": view.updated_at,
+    }

@@ -1,0 +1,255 @@
+"""The Chainlit chat: briefs become plans, proposals become cards, decisions go to the service."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import chainlit as cl
+from chainlit.types import Feedback, ThreadDict
+from pydantic import ValidationError
+
+from agents.lifecycle import DecisionError
+from agents.service import Baton, DecisionRequest
+from agents.views import ActionView, PlanView
+from app.cards import card_props, result_summary
+from app.datalayer import SQLiteDataLayer
+from db.settings import Settings
+
+T = TypeVar("T")
+SETTINGS = Settings.from_env()
+BATON, _ = Baton.open(SETTINGS)
+WHY = re.compile(r"^\s*why\b", re.IGNORECASE)
+HELP = """**Baton** plans a brief, proposes each step as a card, and runs only what you approve.
+
+- Type a brief: *Win back customers who haven't bought in 90 days, $2,000, email and SMS, start December 1*
+- On a card: **Approve**, **Edit** (change the parameters, then approve), **Reject** (with a reason), **Why**
+- Ask *why ...?* at any time (*why Tuesday?*, *why this audience?*): answers come from the decision record
+- Thumbs up/down and comments on any message are kept as feedback
+"""
+
+
+async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking service call off the event loop (SQLite and tools block)."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def _user() -> tuple[str, str]:
+    user = cl.user_session.get("user")
+    if user is None:
+        raise DecisionError("forbidden", "You are not logged in.")
+    return user.identifier, str((user.metadata or {}).get("role", "viewer"))
+
+
+async def _role_of(name: str) -> str:
+    from agents.accounts import actor_for
+
+    return (await call(actor_for, BATON.engine, name)).role
+
+
+async def _refresh_card(props: dict[str, Any]) -> dict[str, Any]:
+    try:
+        view = await call(BATON.get_action, str(props["action_id"]))
+    except DecisionError:
+        return props
+    user = cl.user_session.get("user") if cl.context.session else None
+    role = str((user.metadata or {}).get("role", "viewer")) if user else "viewer"
+    return {**card_props(view, role=role), "element_id": props.get("element_id")}
+
+
+@cl.data_layer
+def _data_layer() -> SQLiteDataLayer:
+    return SQLiteDataLayer(SETTINGS.chat_db_path, refresh_card=_refresh_card)
+
+
+@cl.password_auth_callback
+async def _login(username: str, password: str) -> cl.User | None:
+    actor = await call(BATON.authenticate, username, password)
+    if actor is None:
+        return None
+    return cl.User(identifier=actor.name, metadata={"role": actor.role, "provider": "baton"})
+
+
+@cl.set_starters
+async def _starters(user: cl.User | None = None, language: str | None = None) -> list[cl.Starter]:
+    return [
+        cl.Starter(label="Win back lapsed customers",
+                   message="Win back customers who haven't bought in 90 days, $2,000, email and "
+                           "SMS, start December 1"),
+        cl.Starter(label="Last month's performance",
+                   message="How did our channels perform last month? Give me a KPI report."),
+        cl.Starter(label="Review my budget pacing",
+                   message="Budget review: are we pacing on our $40,000 budget this month?"),
+        cl.Starter(label="A/B test subject lines",
+                   message="A/B test two subject lines for the newsletter to engaged subscribers "
+                           "next week"),
+    ]
+
+
+@cl.on_chat_start
+async def _start() -> None:
+    cl.user_session.set("cards", {})
+
+
+@cl.on_chat_resume
+async def _resume(thread: ThreadDict) -> None:
+    cards: dict[str, tuple[str, str]] = {}
+    for element in thread.get("elements") or []:
+        props = element.get("props") or {}
+        if isinstance(props, dict) and props.get("action_id"):
+            cards[str(props["action_id"])] = (element["id"], str(element.get("forId") or ""))
+    cl.user_session.set("cards", cards)
+
+
+async def _send_card(view: ActionView, role: str) -> None:
+    props = card_props(view, role=role)
+    element = cl.CustomElement(name="ActionCard", props=props, display="inline")
+    element.props["element_id"] = element.id
+    message = cl.Message(content="", author=f"{props['agent']} specialist", elements=[element])
+    await message.send()
+    cards = cl.user_session.get("cards") or {}
+    cards[view.action_id] = (element.id, message.id)
+    cl.user_session.set("cards", cards)
+
+
+async def _update_card(view: ActionView, role: str) -> None:
+    cards = cl.user_session.get("cards") or {}
+    if view.action_id not in cards:
+        await _send_card(view, role)
+        return
+    element_id, for_id = cards[view.action_id]
+    element = cl.CustomElement(id=element_id, name="ActionCard", display="inline",
+                               props={**card_props(view, role=role), "element_id": element_id},
+                               for_id=for_id)
+    await element.update()
+
+
+def _plan_markdown(plan: PlanView, label: str) -> str:
+    g = plan.goal
+    facts = [f"playbook **{g['playbook']}**"]
+    if g.get("budget"):
+        facts.append(f"budget **{g['currency']} {g['budget']:,.0f}**")
+    if g.get("channels"):
+        facts.append("channels **" + ", ".join(g["channels"]) + "**")
+    if g.get("start"):
+        facts.append(f"start **{g['start']}**")
+    lines = [f"**Plan** · {g['objective']}", "", " · ".join(facts), ""]
+    for n, step in enumerate(plan.steps, 1):
+        state = step.action.status if step.action else "waiting for earlier steps"
+        lines.append(f"{n}. *{step.agent}* — {step.title} ({state})")
+    lines += ["", f"_{label}. Plan `{plan.plan_id}`._"]
+    return "\n".join(lines)
+
+
+async def _show_actions(views: list[ActionView], role: str) -> None:
+    for view in views:
+        await _send_card(view, role)
+        if view.status in ("succeeded", "failed"):
+            await _post_result(view)
+
+
+async def _post_result(view: ActionView) -> None:
+    if view.status == "failed":
+        await cl.Message(content=f"⚠️ **{view.title}** failed: {view.error}").send()
+    elif view.status == "succeeded":
+        await cl.Message(content=f"✅ **{view.title}** — {result_summary(view)}").send()
+
+
+async def _plan(brief: str) -> None:
+    name, _ = _user()
+    role = await _role_of(name)
+    async with cl.Step(name="Orchestrator", type="run") as step:
+        step.input = brief
+        plan = await call(BATON.plan_brief, brief, actor=name,
+                          thread_id=cl.context.session.thread_id)
+        step.output = f"{len(plan.steps)} steps, planner: {plan.planner}"
+    await cl.Message(content=_plan_markdown(plan, BATON.planner_label)).send()
+    views = [s.action for s in plan.steps if s.action is not None]
+    await _show_actions(views, role)
+    if not any(v.status == "proposed" for v in views):
+        await cl.Message(content="Every step has run: nothing needs your approval.").send()
+
+
+async def _why(question: str, action_id: str | None = None) -> None:
+    plan_id = await call(BATON.latest_plan_id, thread_id=cl.context.session.thread_id)
+    explanation = await call(BATON.explain, action_id=action_id, question=question,
+                             plan_id=plan_id)
+    await cl.Message(content=explanation.to_markdown(), author="Baton").send()
+
+
+@cl.on_message
+async def _on_message(message: cl.Message) -> None:
+    text = message.content.strip()
+    try:
+        if text.lower() in ("help", "/help", "?"):
+            await cl.Message(content=HELP).send()
+        elif WHY.match(text):
+            await _why(text)
+        else:
+            await _plan(text)
+    except DecisionError as exc:
+        await cl.Message(content=f"⚠️ {exc}").send()
+
+
+@cl.action_callback("baton_decide")
+async def _on_decide(action: cl.Action) -> dict[str, Any]:
+    """The card's Approve / Edit / Reject. The payload is untrusted: the service re-checks it."""
+    try:
+        name, _ = _user()
+        request = DecisionRequest.model_validate(action.payload)
+        role = await _role_of(name)
+        outcome = await call(BATON.decide, request, actor=name)
+    except ValidationError:
+        return {"ok": False, "message": "That decision was not understood; reload the page."}
+    except DecisionError as exc:
+        await _refresh_after_refusal(str(action.payload.get("action_id", "")))
+        return {"ok": False, "message": str(exc)}
+    await _update_card(outcome.action, role)
+    if request.verdict != "edit":
+        await _post_result(outcome.action)
+        if request.verdict == "reject":
+            await cl.Message(content=f"❌ **{outcome.action.title}** rejected: "
+                                     f"“{request.reason.strip()}”.").send()
+    await _show_actions(outcome.new_actions, role)
+    return {"ok": True, "message": "", "props": card_props(outcome.action, role=role)}
+
+
+async def _refresh_after_refusal(action_id: str) -> None:
+    cards = cl.user_session.get("cards") or {}
+    if action_id in cards:
+        try:
+            view = await call(BATON.get_action, action_id)
+        except DecisionError:
+            return
+        name, _ = _user()
+        await _update_card(view, await _role_of(name))
+
+
+@cl.action_callback("baton_why")
+async def _on_why(action: cl.Action) -> dict[str, Any]:
+    try:
+        await _why("", action_id=str(action.payload.get("action_id", "")))
+    except DecisionError as exc:
+        return {"ok": False, "message": str(exc)}
+    return {"ok": True}
+
+
+@cl.action_callback("baton_card")
+async def _on_card(action: cl.Action) -> dict[str, Any]:
+    """The card asks for its current state when it mounts (after a reload or a resume)."""
+    try:
+        name, _ = _user()
+        view = await call(BATON.get_action, str(action.payload.get("action_id", "")))
+    except DecisionError as exc:
+        return {"ok": False, "message": str(exc)}
+    return {"ok": True, "props": card_props(view, role=await _role_of(name))}
+
+
+@cl.on_feedback
+async def _on_feedback(feedback: Feedback) -> None:
+    name, _ = _user()
+    await call(BATON.record_feedback, actor=name, value=int(feedback.value),
+               comment=feedback.comment or "", message_id=feedback.forId,
+               thread_id=feedback.threadId)

@@ -1,0 +1,255 @@
+"""`baton`: the headless face of the service API (DESIGN 10). Its JSON is a public contract."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from agents.bootstrap import FirstRun
+from agents.lifecycle import DecisionError
+from agents.policy import ROLES, PolicyError
+from agents.service import Baton, DecisionRequest
+from db.settings import Settings
+
+
+class CliError(Exception):
+    """A refusal to print as one sentence on stderr, with exit code 2."""
+
+
+def _notice(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def announce_first_run(first_run: FirstRun) -> None:
+    """Say once what a new data directory holds: the admin login and the demo data."""
+    if first_run.demo is not None:
+        d = first_run.demo
+        _notice(f"Baton: generated a demo workspace ({d.contacts:,} contacts, {d.events:,} events,"
+                f" {d.spend_rows:,} spend rows).")
+    if first_run.admin_password:
+        _notice("=" * 64)
+        _notice("  Baton admin login (shown once; reset with `baton users add admin --role admin`)")
+        _notice("    user:     admin")
+        _notice(f"    password: {first_run.admin_password}")
+        _notice("=" * 64)
+
+
+def open_baton(today: date | None = None) -> Baton:
+    baton, first_run = Baton.open(Settings.from_env(), today=today)
+    announce_first_run(first_run)
+    return baton
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def _parse_value(raw: str) -> Any:
+    """`--set` values: JSON when they parse as JSON (numbers, lists), else the plain string."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--set needs key=value, got {item!r}.")
+        changes[key.strip()] = _parse_value(value.strip())
+    return changes
+
+
+def _action_line(a: dict[str, Any]) -> str:
+    flag = "needs approval" if a["status"] == "proposed" and a["requires_approval"] else ""
+    return (f"{a['action_id']}  r{a['revision']}  {a['status']:<10} {a['agent']:<12} "
+            f"{a['title']}  {flag}").rstrip()
+
+
+def cmd_plan(args: argparse.Namespace) -> None:
+    today = date.fromisoformat(args.today) if args.today else None
+    baton = open_baton(today)
+    plan = baton.plan_brief(args.brief, actor=args.as_user, today=today)
+    if args.json:
+        _print_json(plan.model_dump(mode="json"))
+        return
+    g = plan.goal
+    print(f"Plan {plan.plan_id} ({plan.planner} planner): {g['objective']}")
+    budget = f"{g['currency']} {g['budget']:,.2f}" if g.get("budget") else "none"
+    print(f"  playbook {g['playbook']}, budget {budget}, channels "
+          f"{', '.join(g['channels']) or 'none'}, start {g.get('start') or '-'}")
+    for n, step in enumerate(plan.steps, 1):
+        a = step.action
+        state = f"{a.status} ({a.action_id} r{a.revision})" if a else "waiting"
+        print(f"  {n}. [{step.agent}] {step.title}: {state}")
+        if a and a.status == "proposed":
+            print(f"       {a.rationale}")
+
+
+def cmd_actions(args: argparse.Namespace) -> None:
+    baton = open_baton()
+    actions = baton.list_actions(plan_id=args.plan, status=args.status)
+    if args.json:
+        _print_json([a.model_dump(mode="json") for a in actions])
+        return
+    if not actions:
+        print("No actions.")
+    for a in actions:
+        print(_action_line(a.model_dump()))
+
+
+def _decide(args: argparse.Namespace, request: DecisionRequest) -> None:
+    baton = open_baton()
+    outcome = baton.decide(request, actor=args.as_user)
+    if getattr(args, "json", False):
+        _print_json(outcome.model_dump(mode="json"))
+        return
+    a = outcome.action
+    print(f"{a.action_id} is now {a.status} (revision {a.revision}).")
+    if a.error:
+        print(f"  {a.error}")
+    for new in outcome.new_actions:
+        print("  next: " + _action_line(new.model_dump()))
+
+
+def cmd_approve(args: argparse.Namespace) -> None:
+    _decide(args, DecisionRequest(action_id=args.action_id, revision=args.revision,
+                                  verdict="approve", changes=_parse_sets(args.set)))
+
+
+def cmd_reject(args: argparse.Namespace) -> None:
+    action = open_baton().get_action(args.action_id)
+    _decide(args, DecisionRequest(action_id=args.action_id,
+                                  revision=args.revision or action.revision,
+                                  verdict="reject", reason=args.reason))
+
+
+def cmd_why(args: argparse.Namespace) -> None:
+    explanation = open_baton().explain(action_id=args.action_id)
+    if args.json:
+        _print_json(explanation.model_dump(mode="json"))
+    else:
+        print(explanation.to_markdown())
+
+
+def cmd_demo_data(args: argparse.Namespace) -> None:
+    from agents.bootstrap import regenerate_demo
+
+    baton = open_baton()
+    stats = regenerate_demo(baton.engine, contacts=args.contacts, seed=args.seed)
+    print(f"Demo workspace: {stats.contacts:,} contacts, {stats.events:,} events, "
+          f"{stats.spend_rows:,} spend rows (seed {args.seed}).")
+
+
+def cmd_users_add(args: argparse.Namespace) -> None:
+    baton = open_baton()
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        generated = False
+    else:
+        from agents.accounts import generate_password
+
+        password, generated = generate_password(), True
+    try:
+        baton.add_user(name=args.name, role=args.role, password=password)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"User {args.name} ({args.role}) saved.")
+    if generated:
+        print(f"password: {password}")
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from app.server import serve
+
+    serve(host=args.host, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="baton", description="Baton, the marketing orchestration "
+                                "copilot. The AI decides, code executes.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="start the web app")
+    run.add_argument("--host", default=os.environ.get("BATON_HOST", "127.0.0.1"))
+    run.add_argument("--port", type=int, default=int(os.environ.get("BATON_PORT", "8000")))
+    run.set_defaults(func=cmd_run)
+
+    plan = sub.add_parser("plan", help="plan a brief and propose the first actions")
+    plan.add_argument("brief")
+    plan.add_argument("--json", action="store_true")
+    plan.add_argument("--today", help="pin today (YYYY-MM-DD) for reproducible plans")
+    plan.add_argument("--as", dest="as_user", default="admin", metavar="USER")
+    plan.set_defaults(func=cmd_plan)
+
+    actions = sub.add_parser("actions", help="list actions")
+    actions.add_argument("--plan")
+    actions.add_argument("--status", choices=["proposed", "approved", "executing", "succeeded",
+                                              "failed", "rejected", "superseded", "cancelled"])
+    actions.add_argument("--json", action="store_true")
+    actions.set_defaults(func=cmd_actions)
+
+    approve = sub.add_parser("approve", help="approve a revision (with --set: edit, then approve)")
+    approve.add_argument("action_id")
+    approve.add_argument("--revision", type=int, required=True)
+    approve.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    approve.add_argument("--as", dest="as_user", default="admin", metavar="USER")
+    approve.add_argument("--json", action="store_true")
+    approve.set_defaults(func=cmd_approve)
+
+    reject = sub.add_parser("reject", help="reject an action, with a reason")
+    reject.add_argument("action_id")
+    reject.add_argument("--reason", required=True)
+    reject.add_argument("--revision", type=int, help="default: the current revision")
+    reject.add_argument("--as", dest="as_user", default="admin", metavar="USER")
+    reject.add_argument("--json", action="store_true")
+    reject.set_defaults(func=cmd_reject)
+
+    why = sub.add_parser("why", help="why an action is what it is, from its decision record")
+    why.add_argument("action_id")
+    why.add_argument("--json", action="store_true")
+    why.set_defaults(func=cmd_why)
+
+    demo = sub.add_parser("demo-data", help="(re)generate the demo workspace")
+    demo.add_argument("--contacts", type=int, default=20_000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo_data)
+
+    users = sub.add_parser("users", help="manage logins")
+    users_sub = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")
+    add = users_sub.add_parser("add", help="add a user or reset their role and password")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--password-stdin", action="store_true")
+    add.set_defaults(func=cmd_users_add)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (CliError, DecisionError, PolicyError) as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        print(f"baton: {where}: {first['msg']}.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Start the Chainlit web app with Baton's data directory, auth secret and hardened config."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_ROOT = Path(__file__).resolve().parent.parent
+"""Where `.chainlit/` and `public/` live: the repository root."""
+
+
+def serve(*, host: str, port: int) -> None:
+    """Initialise the data directory, print the first-run login, then serve until stopped."""
+    from agents.bootstrap import auth_secret
+    from app.cli import announce_first_run
+    from agents.service import Baton
+    from db.settings import Settings
+
+    settings = Settings.from_env()
+    baton, first_run = Baton.open(settings)
+    announce_first_run(first_run)
+    os.environ["CHAINLIT_AUTH_SECRET"] = auth_secret(settings)
+    os.environ["CHAINLIT_APP_ROOT"] = str(APP_ROOT)
+    os.environ["CHAINLIT_HOST"] = host
+    os.environ["CHAINLIT_PORT"] = str(port)
+    print(f"Baton is running on http://{host}:{port}  ({baton.planner_label})", flush=True)
+
+    # Chainlit reads CHAINLIT_APP_ROOT when it is first imported, so import it only now.
+    from chainlit.cli import run_chainlit
+    from chainlit.config import config
+
+    config.run.headless = True
+    config.project.allow_origins = [f"http://{host}:{port}"] + (
+        [f"http://localhost:{port}"] if host in ("127.0.0.1", "localhost") else [])
+    run_chainlit(str(APP_ROOT / "app" / "chat.py"))
