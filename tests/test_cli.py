@@ -1,0 +1,130 @@
+"""The `baton` command as scripts use it: a real subprocess over a real data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TODAY, WINBACK
+
+BATON = [sys.executable, "-m", "app.cli"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BATON_HOME": str(home)}
+    env.pop("BATON_DB_URL", None)
+    return subprocess.run([*BATON, *args], cwd=ROOT, env=env, input=stdin, text=True,
+                          capture_output=True, timeout=180)
+
+
+def test_plan_json_matches_the_contract(home: Path) -> None:
+    out = run(home, "plan", "--json", "--today", TODAY.isoformat(), WINBACK)
+    assert out.returncode == 0, out.stderr
+    plan = json.loads(out.stdout)  # stdout carries only the JSON
+    assert {"plan_id", "version", "planner", "goal", "steps"} <= plan.keys()
+    assert plan["planner"] == "offline" and plan["version"] == 1
+    goal = plan["goal"]
+    assert goal["budget"] == 2000.0 and goal["currency"] == "USD"
+    assert goal["channels"] == ["email", "sms"] and goal["start"] == "2026-12-01"
+    assert goal["playbook"] == "winback"
+    steps = {s["agent"]: s for s in plan["steps"]}
+    order = [s["agent"] for s in plan["steps"]]
+    assert order.index("audience") < order.index("creative") < order.index("compliance") \
+        < order.index("distribution")
+    assert steps["compliance"]["step_id"] in steps["distribution"]["depends_on"]
+    first = steps["audience"]["action"]
+    assert {"action_id", "tool", "params", "revision", "status", "requires_approval", "risk",
+            "rationale", "policy_checks", "lessons_applied", "result"} <= first.keys()
+    assert first["status"] == "proposed" and first["risk"] == "internal"
+    assert steps["distribution"]["action"] is None, "not ready until its inputs are approved"
+
+
+def test_the_whole_winback_through_the_cli(home: Path) -> None:
+    plan = json.loads(run(home, "plan", "--json", "--today", TODAY.isoformat(), WINBACK).stdout)
+    for _ in range(6):
+        listed = json.loads(run(home, "actions", "--plan", plan["plan_id"], "--status",
+                                "proposed", "--json").stdout)
+        if not listed:
+            break
+        for action in listed:
+            assert {"plan_id", "step_id", "agent"} <= action.keys()
+            args = ["approve", action["action_id"], "--revision", str(action["revision"])]
+            if action["tool"] == "schedule_send":
+                args += ["--set", "send_hour_local=9"]
+            out = run(home, *args)
+            assert out.returncode == 0, out.stderr
+    actions = json.loads(run(home, "actions", "--plan", plan["plan_id"], "--json").stdout)
+    by_tool = {a["tool"]: a for a in actions}
+    assert all(a["status"] == "succeeded" for a in actions), [
+        (a["tool"], a["status"], a["error"]) for a in actions]
+    launch = by_tool["launch_campaign"]
+    assert launch["requires_approval"] is True and launch["risk"] == "external"
+    assert launch["result"]["queued"] > 0
+    segment = by_tool["build_segment"]["result"]
+    assert set(segment["suppressed"]) == {"unsubscribed", "bounced", "no_consent",
+                                          "frequency_cap"}
+    schedule = by_tool["schedule_send"]
+    assert schedule["params"]["send_hour_local"] == 9 and schedule["revision"] == 2
+    assert 0 <= schedule["params"]["send_weekday"] <= 6
+    assert set(by_tool["allocate_budget"]["params"]["allocations"]) == {"email", "sms"}
+    why = run(home, "why", schedule["action_id"], "--json")
+    record = json.loads(why.stdout)
+    assert record["action"]["decisions"][0]["verdict"] == "edit"
+    text = run(home, "why", schedule["action_id"]).stdout
+    assert "send_hour_local" in text and "→ 9" in text
+
+
+def test_errors_are_one_sentence_on_stderr_with_a_nonzero_exit(home: Path) -> None:
+    out = run(home, "approve", "act_nope", "--revision", "1")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip() == "baton: There is no action act_nope."
+    plan = json.loads(run(home, "plan", "--json", "--today", TODAY.isoformat(), WINBACK).stdout)
+    segment = next(s["action"] for s in plan["steps"] if s["agent"] == "audience")
+    stale = run(home, "approve", segment["action_id"], "--revision", "7")
+    assert stale.returncode == 2 and "stale" in stale.stderr
+    bad_set = run(home, "approve", segment["action_id"], "--revision", "1", "--set", "oops")
+    assert bad_set.returncode == 2 and "key=value" in bad_set.stderr
+    empty = run(home, "plan", "   ")
+    assert empty.returncode == 2 and "empty" in empty.stderr
+
+
+def test_users_add_prints_a_generated_password_or_takes_one_from_stdin(home: Path) -> None:
+    out = run(home, "users", "add", "mia", "--role", "marketer")
+    assert out.returncode == 0, out.stderr
+    assert "password: " in out.stdout
+    piped = run(home, "users", "add", "ann", "--role", "approver", "--password-stdin",
+                stdin="correct horse battery\n")
+    assert piped.returncode == 0 and "password" not in piped.stdout
+    weak = run(home, "users", "add", "bob", "--role", "viewer", "--password-stdin", stdin="x\n")
+    assert weak.returncode == 2 and "8 characters" in weak.stderr
+
+
+def test_reject_keeps_the_reason(home: Path) -> None:
+    plan = json.loads(run(home, "plan", "--json", "--today", TODAY.isoformat(), WINBACK).stdout)
+    segment = next(s["action"] for s in plan["steps"] if s["agent"] == "audience")
+    out = run(home, "reject", segment["action_id"], "--reason", "too broad", "--json")
+    assert out.returncode == 0, out.stderr
+    decided = json.loads(out.stdout)["action"]
+    assert decided["status"] == "rejected"
+    assert decided["decisions"][-1]["reason"] == "too broad"
+
+
+@pytest.mark.slow
+def test_a_fresh_data_directory_prints_the_admin_login_once(tmp_path: Path) -> None:
+    home = tmp_path / "fresh"
+    first = run(home, "actions", "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == []
+    assert "password:" in first.stderr and "admin" in first.stderr
+    assert "demo workspace" in first.stderr
+    second = run(home, "actions", "--json")
+    assert "password" not in second.stderr
+    policy = (home / "policy.toml").read_text()
+    assert "autonomy = 1" in policy and "banned_phrases" in policy
+    assert oct((home / "auth_secret").stat().st_mode & 0o777) == "0o600"
