@@ -77,7 +77,8 @@ class Explanation(BaseModel):
         if a.policy_checks:
             lines += ["", "**Policy checks:**"]
             lines += [
-                f"- {'✅' if c.passed else '❌'} {c.rule}: {c.detail}" for c in a.policy_checks
+                f"- {'✓ passed' if c.passed else '✗ failed'} {c.rule}: {c.detail}"
+                for c in a.policy_checks
             ]
         lines += [
             "",

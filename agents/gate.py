@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
+from sqlmodel import Session
 
 from agents.policy import Policy, Risk, Role, needs_approval, role_rank
-from tools.compliance import Check
+from tools.compliance import Check, ContentRules, check_content
+from tools.creative import BrandSnapshot, Copy
 
 COPY_FIELDS = ("subject", "preheader", "body", "sms_text", "variant_b_subject")
 
@@ -37,6 +38,7 @@ def run_gate(
     evidence: dict[str, Any],
     today: date,
     channels: list[str],
+    content: ContentRules,
 ) -> GateResult:
     """Run every policy rule that applies to these parameters and evidence."""
     checks: list[Check] = []
@@ -44,7 +46,7 @@ def run_gate(
     checks += _budget_checks(policy, params, escalate)
     checks += _schedule_checks(policy, params, today)
     checks += _audience_checks(policy, kind, params, evidence, escalate)
-    checks += _content_checks(policy, params, channels, escalate)
+    checks += _content_checks(content, params, channels, escalate)
     checks += _launch_checks(evidence)
     required: Role = "approver" if escalate else policy.approvals.decide_role
     if role_rank(policy.approvals.decide_role) > role_rank(required):
@@ -172,51 +174,54 @@ def _audience_checks(
     return checks
 
 
+def content_rules(session: Session, policy: Policy) -> ContentRules:
+    """What copy must and must not contain: the policy file's rules plus the brand's."""
+    brand = BrandSnapshot.load(session)
+    content = policy.content
+    return ContentRules(
+        banned_phrases=sorted({*content.banned_phrases, *brand.banned_phrases}, key=str.lower),
+        required_disclaimers=[*content.required_disclaimers, *brand.required_disclaimers],
+        require_unsubscribe=content.require_unsubscribe,
+        legal_review_topics=content.legal_review_topics,
+    )
+
+
 def _content_checks(
-    policy: Policy, params: dict[str, Any], channels: list[str], escalate: list[str]
+    rules: ContentRules, params: dict[str, Any], channels: list[str], escalate: list[str]
 ) -> list[Check]:
-    present = [f for f in COPY_FIELDS if f in params]
-    if not present:
+    if not any(f in params for f in COPY_FIELDS):
         return []
-    text = "\n".join(str(params.get(f) or "") for f in present)
-    lowered = text.lower()
-    found = [
-        p
-        for p in policy.content.banned_phrases
-        if re.search(rf"(?<!\w){re.escape(p.lower())}(?!\w)", lowered)
-    ]
-    checks = [
-        Check(
-            rule="banned_phrases",
-            passed=not found,
-            detail=f"contains banned phrase(s): {', '.join(found)}"
-            if found
-            else "no banned phrases",
+    copy = Copy(
+        subject=str(params.get("subject") or ""),
+        preheader=str(params.get("preheader") or ""),
+        body=str(params.get("body") or ""),
+        sms_text=str(params.get("sms_text") or ""),
+        variant="A",
+    )
+    sends_sms = "sms" in channels and bool(copy.sms_text)
+    review = check_content(
+        copy, rules, channels=[c for c in channels or ["email"] if c != "sms" or sends_sms]
+    )
+    checks = list(review.checks)
+    if params.get("variant_b_subject"):
+        variant_b = Copy(
+            subject=str(params["variant_b_subject"]),
+            preheader="",
+            body="",
+            sms_text="",
+            variant="B",
         )
-    ]
-    if policy.content.require_unsubscribe and "email" in (channels or ["email"]):
-        has_unsub = "unsubscribe" in str(params.get("body", "")).lower()
-        checks.append(
-            Check(
-                rule="unsubscribe_link",
-                passed=has_unsub,
-                detail="email body has an unsubscribe link"
-                if has_unsub
-                else "email body needs an unsubscribe link",
-            )
-        )
-    topics = [
-        t
-        for t in policy.content.legal_review_topics
-        if re.search(rf"(?<!\w){re.escape(t.lower())}(?!\w)", lowered)
-    ]
-    if topics:
+        found = check_content(variant_b, rules, channels=[]).checks
+        checks += [
+            c.model_copy(update={"rule": f"{c.rule}:variant_b"}) for c in found if not c.passed
+        ]
+    if review.needs_legal_review:
         escalate.append("legal")
         checks.append(
             Check(
                 rule="legal_review",
                 passed=True,
-                detail=f"mentions {', '.join(topics)}: the approver role reviews it",
+                detail=f"mentions {', '.join(review.legal_topics)}: the approver role reviews it",
             )
         )
     return checks

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agents.policy import Policy, role_rank
 from db.audit import append_audit
@@ -85,8 +85,8 @@ def load_for_decision(session: Session, *, action_id: str, revision: int) -> Act
 
 def last_decider(session: Session, action_id: str) -> str | None:
     decision = session.exec(
-        select(Decision).where(Decision.action_id == action_id).order_by(Decision.id.desc())
-    ).first()  # type: ignore[union-attr]
+        select(Decision).where(Decision.action_id == action_id).order_by(col(Decision.id).desc())
+    ).first()
     return decision.actor if decision else None
 
 
@@ -113,10 +113,10 @@ def _compare_and_set(
     result = session.execute(
         update(Action)
         .where(
-            Action.id == action.id,
-            Action.status == expect_status,  # type: ignore[arg-type]
-            Action.revision == expect_revision,
-        )  # type: ignore[arg-type]
+            col(Action.id) == action.id,
+            col(Action.status) == expect_status,
+            col(Action.revision) == expect_revision,
+        )
         .values(**values)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]

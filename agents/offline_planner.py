@@ -663,6 +663,15 @@ _PLAYBOOK_RULES: tuple[tuple[Playbook, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        # Before winback: "signups who haven't purchased yet" never bought, so they are not lapsed.
+        "lead_nurture",
+        _rule(
+            r"\bnurtur\w*|\bonboard\w*|\bwelcome\s+(?:series|flow|sequence|journey)\b"
+            r"|\b(?:haven't|hasn't|have\s+not|has\s+not)\s+(?:\w+\s+)?(?:bought|purchased"
+            r"|ordered)\s+(?:anything\s+)?yet\b|\bnever\s+(?:bought|purchased|ordered)\b"
+        ),
+    ),
+    (
         "winback",
         _rule(
             r"\bwin[- ]?back\b|\blapsed\b|\bre-?engag\w*|\breactivat\w*|\bchurned\b|\bdormant\b"

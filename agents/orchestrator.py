@@ -10,10 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agents import lifecycle
-from agents.gate import GateResult, run_gate
+from agents.gate import GateResult, content_rules, run_gate
 from agents.goal import Goal
 from agents.lifecycle import POLICY_ACTOR, Actor, DecisionError, params_hash
 from agents.policy import Policy
@@ -65,8 +65,14 @@ def build_context(session: Session, plan: Plan, step: Step, policy: Policy) -> S
 
 
 def gate_for(
-    policy: Policy, plan: Plan, action_kind: str, params: dict[str, Any], evidence: dict[str, Any]
+    session: Session,
+    policy: Policy,
+    plan: Plan,
+    action_kind: str,
+    params: dict[str, Any],
+    evidence: dict[str, Any],
 ) -> GateResult:
+    """Run the policy gate for one revision of an action of this plan."""
     skill = skill_for(action_kind)
     goal = Goal.model_validate(plan.goal)
     return run_gate(
@@ -77,6 +83,7 @@ def gate_for(
         evidence=evidence,
         today=plan.today,
         channels=list(goal.channels),
+        content=content_rules(session, policy),
     )
 
 
@@ -97,7 +104,7 @@ def _propose(
         assert plan is not None and step is not None
         skill = skill_for(step.kind)
         ctx = build_context(session, plan, step, policy)
-        base = dict(
+        base: dict[str, Any] = dict(
             id=lifecycle.new_id("act"),
             plan_id=plan.id,
             step_id=step.id,
@@ -120,7 +127,7 @@ def _propose(
                 error=f"The {step.agent} specialist could not propose this step: {_sentence(exc)}",
             )
         else:
-            gate = gate_for(policy, plan, step.kind, params, proposal.evidence)
+            gate = gate_for(session, policy, plan, step.kind, params, proposal.evidence)
             action = Action(
                 **base,
                 params=params,
@@ -210,7 +217,7 @@ def edit(
             params = skill.params_model.model_validate(evaluation.params).model_dump(mode="json")
         except (ValueError, ValidationError) as exc:
             raise DecisionError("invalid", f"That edit is not valid: {_sentence(exc)}") from exc
-        gate = gate_for(policy, plan, action.tool, params, evaluation.evidence)
+        gate = gate_for(session, policy, plan, action.tool, params, evaluation.evidence)
         if gate.failures:
             reasons = "; ".join(f"{c.rule}: {c.detail}" for c in gate.failures)
             raise DecisionError(
@@ -250,7 +257,7 @@ def approve(
             )
         plan = session.get(Plan, action.plan_id)
         assert plan is not None
-        gate = gate_for(policy, plan, action.tool, action.params, action.evidence)
+        gate = gate_for(session, policy, plan, action.tool, action.params, action.evidence)
         if gate.failures:
             reasons = "; ".join(f"{c.rule}: {c.detail}" for c in gate.failures)
             raise DecisionError(
@@ -349,8 +356,8 @@ def resume(engine: Engine, policy: Policy) -> list[str]:
     """Finish what a crash interrupted: approved actions not started, executions not finished."""
     with read_session(engine) as session:
         pending = list(
-            session.exec(select(Action).where(Action.status.in_(("approved", "executing"))))
-        )  # type: ignore[attr-defined]
+            session.exec(select(Action).where(col(Action.status).in_(("approved", "executing"))))
+        )
     for action in pending:
         if action.status == "approved":
             execute(engine, action.id, policy)

@@ -50,8 +50,9 @@ class Baton:
         self.engine = engine
 
     @classmethod
-    def open(cls, settings: Settings, *, today: date | None = None,
-             demo_contacts: int = DEMO_CONTACTS) -> tuple[Baton, FirstRun]:
+    def open(
+        cls, settings: Settings, *, today: date | None = None, demo_contacts: int = DEMO_CONTACTS
+    ) -> tuple[Baton, FirstRun]:
         """Initialise the data directory if needed and finish work a crash interrupted."""
         engine, first_run = initialise(settings, today=today, demo_contacts=demo_contacts)
         baton = cls(settings, engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agents.specialists import skill_for
 from db.models import Action, Decision, Plan, Step
@@ -115,10 +115,8 @@ def load_action_views(session: Session, actions: list[Action]) -> list[ActionVie
     decisions: dict[str, list[Decision]] = {i: [] for i in ids}
     if ids:
         for d in session.exec(
-            select(Decision)
-            .where(Decision.action_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(Decision.id)
-        ):  # type: ignore[arg-type]
+            select(Decision).where(col(Decision.action_id).in_(ids)).order_by(col(Decision.id))
+        ):
             decisions[d.action_id].append(d)
     return [action_view(a, decisions[a.id]) for a in actions]
 

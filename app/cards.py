@@ -10,9 +10,14 @@ from agents.views import ActionView
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 AGENT_LABELS = {
-    "research": "Research", "performance": "Performance", "audience": "Audience",
-    "creative": "Creative", "channel": "Channel", "experiment": "Experiment",
-    "compliance": "Compliance", "distribution": "Distribution",
+    "research": "Research",
+    "performance": "Performance",
+    "audience": "Audience",
+    "creative": "Creative",
+    "channel": "Channel",
+    "experiment": "Experiment",
+    "compliance": "Compliance",
+    "distribution": "Distribution",
 }
 LONG_TEXT = {"body"}
 
@@ -24,14 +29,16 @@ def _label(path: str) -> str:
 def _field(path: str, value: Any) -> dict[str, Any]:
     field: dict[str, Any] = {"path": path, "label": _label(path), "value": value}
     if path == "send_weekday":
-        field.update(type="select", options=[{"value": i, "label": d} for i, d in
-                                             enumerate(WEEKDAYS)])
+        field.update(
+            type="select", options=[{"value": i, "label": d} for i, d in enumerate(WEEKDAYS)]
+        )
     elif path == "send_hour_local":
-        field.update(type="select", options=[{"value": h, "label": f"{h:02d}:00"}
-                                             for h in range(24)])
+        field.update(
+            type="select", options=[{"value": h, "label": f"{h:02d}:00"} for h in range(24)]
+        )
     elif isinstance(value, bool):
         field.update(type="bool")
-    elif isinstance(value, (int, float)) or value is None and path.startswith(("min_", "max_")):
+    elif isinstance(value, (int, float)) or (value is None and path.startswith(("min_", "max_"))):
         field.update(type="number")
     elif isinstance(value, list):
         field.update(type="list", value=", ".join(str(v) for v in value))
@@ -78,33 +85,47 @@ def result_summary(view: ActionView) -> str | None:
         return None
     tool = view.tool
     if tool == "build_segment":
-        return (f"Segment saved: {r.get('size', 0):,} recipients "
-                f"({format_value(r.get('by_channel', {}))}).")
+        return (
+            f"Segment saved: {r.get('size', 0):,} recipients "
+            f"({format_value(r.get('by_channel', {}))})."
+        )
     if tool == "schedule_send":
         return f"Scheduled for {r.get('summary')}."
     if tool == "allocate_budget":
         return f"Budget committed: {format_value(r.get('allocations', {}))} {r.get('currency')}."
     if tool == "check_campaign":
-        return ("Compliance passed." if r.get("passed")
-                else f"Compliance failed: {', '.join(r.get('failed', []))}.")
+        return (
+            "Compliance passed."
+            if r.get("passed")
+            else f"Compliance failed: {', '.join(r.get('failed', []))}."
+        )
     if tool == "launch_campaign":
-        return (f"Shadow launch: {r.get('queued', 0):,} messages written to the outbox "
-                f"({format_value(r.get('by_channel', {}))}); nothing left this machine.")
+        return (
+            f"Shadow launch: {r.get('queued', 0):,} messages written to the outbox "
+            f"({format_value(r.get('by_channel', {}))}); nothing left this machine."
+        )
     if tool == "draft_copy":
         return f"Copy saved: “{r.get('subject')}”."
     if tool == "design_test":
         return str(r.get("detail") or "Test designed.")
     if tool == "budget_pacing":
-        return (f"Pacing {str(r.get('status', '')).replace('_', ' ')}: spent "
-                f"{format_value(r.get('spent'))} of {format_value(r.get('budget'))}.")
+        return (
+            f"Pacing {str(r.get('status', '')).replace('_', ' ')}: spent "
+            f"{format_value(r.get('spent'))} of {format_value(r.get('budget'))}."
+        )
     if tool == "kpi_summary":
         totals = r.get("totals") or {}
-        return (f"KPIs: {format_value(totals.get('conversions'))} conversions, revenue "
-                f"{format_value(totals.get('revenue'))}, spend {format_value(totals.get('spend'))}.")
+        return (
+            f"KPIs: {format_value(totals.get('conversions'))} conversions, revenue "
+            f"{format_value(totals.get('revenue'))}, spend {format_value(totals.get('spend'))}."
+        )
     if tool == "period_trends":
         movers = r.get("top_movers") or []
-        return "Top movers: " + "; ".join(str(m.get("sentence", m)) for m in movers) \
-            if movers else "Trends computed."
+        return (
+            "Top movers: " + "; ".join(str(m.get("sentence", m)) for m in movers)
+            if movers
+            else "Trends computed."
+        )
     return "Done."
 
 
@@ -125,11 +146,24 @@ def card_props(view: ActionView, *, role: str) -> dict[str, Any]:
         "rationale": view.rationale,
         "params": param_rows(view),
         "fields": editable_fields(view) if view.status == "proposed" else [],
-        "evidence": [{"label": f.label.capitalize(), "value": format_value(f.value)}
-                     for f in evidence_facts(view.evidence)][:8],
+        "evidence": [
+            {"label": f.label.capitalize(), "value": format_value(f.value)}
+            for f in evidence_facts(view.evidence)
+            if f.label.replace(" ", "_") not in view.params
+        ][:8],
+        "edits": [
+            f"Revision {d.revision} edited by {d.actor}: "
+            + "; ".join(
+                f"{k} {format_value(v[0])} → {format_value(v[1])}" for k, v in d.changes.items()
+            )
+            for d in view.decisions
+            if d.verdict == "edit"
+        ],
         "checks": [c.model_dump() for c in view.policy_checks],
-        "alternatives": [{"option": str(a.get("option")), "why_not": str(a.get("why_not", ""))}
-                         for a in view.alternatives][:4],
+        "alternatives": [
+            {"option": str(a.get("option")), "why_not": str(a.get("why_not", ""))}
+            for a in view.alternatives
+        ][:4],
         "lessons": [str(x.get("statement")) for x in view.lessons_applied],
         "result_summary": result_summary(view),
         "error": view.error,

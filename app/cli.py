@@ -31,8 +31,10 @@ def announce_first_run(first_run: FirstRun) -> None:
     """Say once what a new data directory holds: the admin login and the demo data."""
     if first_run.demo is not None:
         d = first_run.demo
-        _notice(f"Baton: generated a demo workspace ({d.contacts:,} contacts, {d.events:,} events,"
-                f" {d.spend_rows:,} spend rows).")
+        _notice(
+            f"Baton: generated a demo workspace ({d.contacts:,} contacts, {d.events:,} events,"
+            f" {d.spend_rows:,} spend rows)."
+        )
     if first_run.admin_password:
         _notice("=" * 64)
         _notice("  Baton admin login (shown once; reset with `baton users add admin --role admin`)")
@@ -71,8 +73,10 @@ def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
 
 def _action_line(a: dict[str, Any]) -> str:
     flag = "needs approval" if a["status"] == "proposed" and a["requires_approval"] else ""
-    return (f"{a['action_id']}  r{a['revision']}  {a['status']:<10} {a['agent']:<12} "
-            f"{a['title']}  {flag}").rstrip()
+    return (
+        f"{a['action_id']}  r{a['revision']}  {a['status']:<10} {a['agent']:<12} "
+        f"{a['title']}  {flag}"
+    ).rstrip()
 
 
 def cmd_plan(args: argparse.Namespace) -> None:
@@ -85,8 +89,10 @@ def cmd_plan(args: argparse.Namespace) -> None:
     g = plan.goal
     print(f"Plan {plan.plan_id} ({plan.planner} planner): {g['objective']}")
     budget = f"{g['currency']} {g['budget']:,.2f}" if g.get("budget") else "none"
-    print(f"  playbook {g['playbook']}, budget {budget}, channels "
-          f"{', '.join(g['channels']) or 'none'}, start {g.get('start') or '-'}")
+    print(
+        f"  playbook {g['playbook']}, budget {budget}, channels "
+        f"{', '.join(g['channels']) or 'none'}, start {g.get('start') or '-'}"
+    )
     for n, step in enumerate(plan.steps, 1):
         a = step.action
         state = f"{a.status} ({a.action_id} r{a.revision})" if a else "waiting"
@@ -122,15 +128,28 @@ def _decide(args: argparse.Namespace, request: DecisionRequest) -> None:
 
 
 def cmd_approve(args: argparse.Namespace) -> None:
-    _decide(args, DecisionRequest(action_id=args.action_id, revision=args.revision,
-                                  verdict="approve", changes=_parse_sets(args.set)))
+    _decide(
+        args,
+        DecisionRequest(
+            action_id=args.action_id,
+            revision=args.revision,
+            verdict="approve",
+            changes=_parse_sets(args.set),
+        ),
+    )
 
 
 def cmd_reject(args: argparse.Namespace) -> None:
     action = open_baton().get_action(args.action_id)
-    _decide(args, DecisionRequest(action_id=args.action_id,
-                                  revision=args.revision or action.revision,
-                                  verdict="reject", reason=args.reason))
+    _decide(
+        args,
+        DecisionRequest(
+            action_id=args.action_id,
+            revision=args.revision or action.revision,
+            verdict="reject",
+            reason=args.reason,
+        ),
+    )
 
 
 def cmd_why(args: argparse.Namespace) -> None:
@@ -146,8 +165,10 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
 
     baton = open_baton()
     stats = regenerate_demo(baton.engine, contacts=args.contacts, seed=args.seed)
-    print(f"Demo workspace: {stats.contacts:,} contacts, {stats.events:,} events, "
-          f"{stats.spend_rows:,} spend rows (seed {args.seed}).")
+    print(
+        f"Demo workspace: {stats.contacts:,} contacts, {stats.events:,} events, "
+        f"{stats.spend_rows:,} spend rows (seed {args.seed})."
+    )
 
 
 def cmd_users_add(args: argparse.Namespace) -> None:
@@ -175,8 +196,10 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="baton", description="Baton, the marketing orchestration "
-                                "copilot. The AI decides, code executes.")
+    p = argparse.ArgumentParser(
+        prog="baton",
+        description="Baton, the marketing orchestration copilot. The AI decides, code executes.",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="start the web app")
@@ -193,8 +216,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     actions = sub.add_parser("actions", help="list actions")
     actions.add_argument("--plan")
-    actions.add_argument("--status", choices=["proposed", "approved", "executing", "succeeded",
-                                              "failed", "rejected", "superseded", "cancelled"])
+    actions.add_argument(
+        "--status",
+        choices=[
+            "proposed",
+            "approved",
+            "executing",
+            "succeeded",
+            "failed",
+            "rejected",
+            "superseded",
+            "cancelled",
+        ],
+    )
     actions.add_argument("--json", action="store_true")
     actions.set_defaults(func=cmd_actions)
 

@@ -44,8 +44,8 @@ CREATE INDEX IF NOT EXISTS ix_steps_thread ON steps ("threadId");
 CREATE INDEX IF NOT EXISTS ix_elements_thread ON elements ("threadId");
 """
 
-PropsRefresher = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-"""Given a stored card's props, return them as the ledger says they are now."""
+PropsRefresher = Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
+"""Given a stored card's props and the thread owner, return the props the ledger says now."""
 
 
 def create_schema(path: Path) -> None:
@@ -77,8 +77,9 @@ class SQLiteDataLayer(SQLAlchemyDataLayer):
         self._refresh_card = refresh_card
 
     async def execute_sql(self, query: str, parameters: dict[str, Any]) -> Any:
-        encoded = {k: json.dumps(v) if isinstance(v, (list, dict)) else v
-                   for k, v in parameters.items()}
+        encoded = {
+            k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in parameters.items()
+        }
         return await super().execute_sql(query, encoded)
 
     async def create_element(self, element: Element) -> None:
@@ -91,20 +92,25 @@ class SQLiteDataLayer(SQLAlchemyDataLayer):
         updates = ", ".join(f'"{c}" = :{c}' for c in data if c != "id")
         await self.execute_sql(
             f"INSERT INTO elements ({columns}) VALUES ({values}) "
-            f"ON CONFLICT (id) DO UPDATE SET {updates};", data)
+            f"ON CONFLICT (id) DO UPDATE SET {updates};",
+            data,
+        )
 
-    async def get_all_user_threads(self, user_id: str | None = None,
-                                   thread_id: str | None = None) -> Any:
+    async def get_all_user_threads(
+        self, user_id: str | None = None, thread_id: str | None = None
+    ) -> Any:
         threads = await super().get_all_user_threads(user_id=user_id, thread_id=thread_id)
+        # Refresh cards only when one thread is opened; the thread list needs no props.
+        refresh = self._refresh_card if thread_id else None
         for thread in threads or []:
             thread["tags"] = _decode(thread.get("tags"))
             thread["metadata"] = _decode(thread.get("metadata")) or {}
             for step in thread.get("steps", []):
                 for key in ("metadata", "tags", "generation"):
-                    step[key] = _decode(step.get(key))  # type: ignore[literal-required]
+                    step[key] = _decode(step.get(key))  # type: ignore[literal-required,unused-ignore]
             for element in thread.get("elements") or []:
                 props = _decode(element.get("props")) or {}
-                if self._refresh_card and isinstance(props, dict) and props.get("action_id"):
-                    props = await self._refresh_card(props)
+                if refresh and isinstance(props, dict) and props.get("action_id"):
+                    props = await refresh(props, str(thread.get("userIdentifier") or ""))
                 element["props"] = props
         return threads

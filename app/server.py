@@ -12,8 +12,8 @@ APP_ROOT = Path(__file__).resolve().parent.parent
 def serve(*, host: str, port: int) -> None:
     """Initialise the data directory, print the first-run login, then serve until stopped."""
     from agents.bootstrap import auth_secret
-    from app.cli import announce_first_run
     from agents.service import Baton
+    from app.cli import announce_first_run
     from db.settings import Settings
 
     settings = Settings.from_env()
@@ -31,5 +31,6 @@ def serve(*, host: str, port: int) -> None:
 
     config.run.headless = True
     config.project.allow_origins = [f"http://{host}:{port}"] + (
-        [f"http://localhost:{port}"] if host in ("127.0.0.1", "localhost") else [])
+        [f"http://localhost:{port}"] if host in ("127.0.0.1", "localhost") else []
+    )
     run_chainlit(str(APP_ROOT / "app" / "chat.py"))

@@ -14,28 +14,54 @@ from db.models import AuditEvent
 GENESIS_HASH = "0" * 64
 
 
-def _digest(prev_hash: str, at: datetime, actor: str, kind: str, entity: str,
-            entity_id: str, data: dict[str, Any]) -> str:
+def _digest(
+    prev_hash: str,
+    at: datetime,
+    actor: str,
+    kind: str,
+    entity: str,
+    entity_id: str,
+    data: dict[str, Any],
+) -> str:
     body = json.dumps(
         [prev_hash, at.astimezone(UTC).isoformat(), actor, kind, entity, entity_id, data],
-        sort_keys=True, separators=(",", ":"), default=str,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def append_audit(session: Session, *, at: datetime, actor: str, kind: str, entity: str,
-                 entity_id: str, data: dict[str, Any] | None = None) -> AuditEvent:
+def append_audit(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    kind: str,
+    entity: str,
+    entity_id: str,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
     """Add an audit event to the caller's transaction, chained to the latest one.
 
     Call it inside a write session (BEGIN IMMEDIATE) so no other writer can chain
     to the same predecessor.
     """
     payload = json.loads(json.dumps(data or {}, default=str))
-    last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first()
+    last = session.exec(
+        select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
+    ).first()
     prev = last or GENESIS_HASH
-    event = AuditEvent(at=at, actor=actor, kind=kind, entity=entity, entity_id=entity_id,
-                       data=payload, prev_hash=prev,
-                       hash=_digest(prev, at, actor, kind, entity, entity_id, payload))
+    event = AuditEvent(
+        at=at,
+        actor=actor,
+        kind=kind,
+        entity=entity,
+        entity_id=entity_id,
+        data=payload,
+        prev_hash=prev,
+        hash=_digest(prev, at, actor, kind, entity, entity_id, payload),
+    )
     session.add(event)
     session.flush()
     return event
@@ -45,8 +71,9 @@ def first_broken_link(session: Session) -> int | None:
     """Recompute the chain; return the id of the first event that does not verify."""
     prev = GENESIS_HASH
     for event in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))):
-        expected = _digest(prev, event.at, event.actor, event.kind, event.entity,
-                           event.entity_id, event.data)
+        expected = _digest(
+            prev, event.at, event.actor, event.kind, event.entity, event.entity_id, event.data
+        )
         if event.prev_hash != prev or event.hash != expected:
             return event.id
         prev = event.hash

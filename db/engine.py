@@ -51,9 +51,8 @@ def write_session(engine: Engine) -> Iterator[Session]:
     Commits on success, rolls back on any exception.
     """
     immediate = engine.execution_options(sqlite_begin="IMMEDIATE")
-    with Session(immediate, expire_on_commit=False) as session:
-        with session.begin():
-            yield session
+    with Session(immediate, expire_on_commit=False) as session, session.begin():
+        yield session
 
 
 @contextmanager

@@ -18,8 +18,9 @@ from db.settings import Settings
 
 TODAY = date(2026, 11, 21)
 TEST_CONTACTS = 3000
-WINBACK = ("Win back customers who haven't bought in 90 days, $2,000, email and SMS, "
-           "start December 1")
+WINBACK = (
+    "Win back customers who haven't bought in 90 days, $2,000, email and SMS, start December 1"
+)
 
 
 def _is_loopback(address: object) -> bool:
@@ -55,8 +56,13 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_settings(home: Path) -> Settings:
-    return Settings(home=home, db_url=f"sqlite:///{home / 'baton.db'}", model=None,
-                    openai_api_key=None, openai_base_url=None)
+    return Settings(
+        home=home,
+        db_url=f"sqlite:///{home / 'baton.db'}",
+        model=None,
+        openai_api_key=None,
+        openai_base_url=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,7 @@ class Template:
 def template_home(tmp_path_factory: pytest.TempPathFactory) -> Template:
     """One initialised data directory with a small demo workspace, built once per run."""
     home = tmp_path_factory.mktemp("template") / ".baton"
-    baton, first_run = Baton.open(make_settings(home), today=TODAY,
-                                  demo_contacts=TEST_CONTACTS)
+    baton, first_run = Baton.open(make_settings(home), today=TODAY, demo_contacts=TEST_CONTACTS)
     baton.engine.dispose()
     assert first_run.admin_password
     return Template(home=home, admin_password=first_run.admin_password)

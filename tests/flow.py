@@ -11,15 +11,23 @@ from agents.views import ActionView
 def action_for(baton: Baton, plan_id: str, tool: str) -> ActionView:
     matches = [a for a in baton.list_actions(plan_id=plan_id) if a.tool == tool]
     assert matches, f"no {tool} action in plan {plan_id}: " + ", ".join(
-        f"{a.tool}={a.status}" for a in baton.list_actions(plan_id=plan_id))
+        f"{a.tool}={a.status}" for a in baton.list_actions(plan_id=plan_id)
+    )
     return matches[-1]
 
 
-def approve(baton: Baton, action: ActionView, *, actor: str = "admin",
-            changes: dict[str, Any] | None = None) -> ActionView:
-    outcome = baton.decide(DecisionRequest(action_id=action.action_id, revision=action.revision,
-                                           verdict="approve", changes=changes or {}),
-                           actor=actor)
+def approve(
+    baton: Baton, action: ActionView, *, actor: str = "admin", changes: dict[str, Any] | None = None
+) -> ActionView:
+    outcome = baton.decide(
+        DecisionRequest(
+            action_id=action.action_id,
+            revision=action.revision,
+            verdict="approve",
+            changes=changes or {},
+        ),
+        actor=actor,
+    )
     return outcome.action
 
 

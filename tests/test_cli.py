@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BATON_HOME": str(home)}
     env.pop("BATON_DB_URL", None)
-    return subprocess.run([*BATON, *args], cwd=ROOT, env=env, input=stdin, text=True,
-                          capture_output=True, timeout=180)
+    return subprocess.run(
+        [*BATON, *args], cwd=ROOT, env=env, input=stdin, text=True, capture_output=True, timeout=180
+    )
 
 
 def test_plan_json_matches_the_contract(home: Path) -> None:
@@ -35,12 +36,27 @@ def test_plan_json_matches_the_contract(home: Path) -> None:
     assert goal["playbook"] == "winback"
     steps = {s["agent"]: s for s in plan["steps"]}
     order = [s["agent"] for s in plan["steps"]]
-    assert order.index("audience") < order.index("creative") < order.index("compliance") \
+    assert (
+        order.index("audience")
+        < order.index("creative")
+        < order.index("compliance")
         < order.index("distribution")
+    )
     assert steps["compliance"]["step_id"] in steps["distribution"]["depends_on"]
     first = steps["audience"]["action"]
-    assert {"action_id", "tool", "params", "revision", "status", "requires_approval", "risk",
-            "rationale", "policy_checks", "lessons_applied", "result"} <= first.keys()
+    assert {
+        "action_id",
+        "tool",
+        "params",
+        "revision",
+        "status",
+        "requires_approval",
+        "risk",
+        "rationale",
+        "policy_checks",
+        "lessons_applied",
+        "result",
+    } <= first.keys()
     assert first["status"] == "proposed" and first["risk"] == "internal"
     assert steps["distribution"]["action"] is None, "not ready until its inputs are approved"
 
@@ -48,8 +64,9 @@ def test_plan_json_matches_the_contract(home: Path) -> None:
 def test_the_whole_winback_through_the_cli(home: Path) -> None:
     plan = json.loads(run(home, "plan", "--json", "--today", TODAY.isoformat(), WINBACK).stdout)
     for _ in range(6):
-        listed = json.loads(run(home, "actions", "--plan", plan["plan_id"], "--status",
-                                "proposed", "--json").stdout)
+        listed = json.loads(
+            run(home, "actions", "--plan", plan["plan_id"], "--status", "proposed", "--json").stdout
+        )
         if not listed:
             break
         for action in listed:
@@ -62,13 +79,13 @@ def test_the_whole_winback_through_the_cli(home: Path) -> None:
     actions = json.loads(run(home, "actions", "--plan", plan["plan_id"], "--json").stdout)
     by_tool = {a["tool"]: a for a in actions}
     assert all(a["status"] == "succeeded" for a in actions), [
-        (a["tool"], a["status"], a["error"]) for a in actions]
+        (a["tool"], a["status"], a["error"]) for a in actions
+    ]
     launch = by_tool["launch_campaign"]
     assert launch["requires_approval"] is True and launch["risk"] == "external"
     assert launch["result"]["queued"] > 0
     segment = by_tool["build_segment"]["result"]
-    assert set(segment["suppressed"]) == {"unsubscribed", "bounced", "no_consent",
-                                          "frequency_cap"}
+    assert set(segment["suppressed"]) == {"unsubscribed", "bounced", "no_consent", "frequency_cap"}
     schedule = by_tool["schedule_send"]
     assert schedule["params"]["send_hour_local"] == 9 and schedule["revision"] == 2
     assert 0 <= schedule["params"]["send_weekday"] <= 6
@@ -98,8 +115,16 @@ def test_users_add_prints_a_generated_password_or_takes_one_from_stdin(home: Pat
     out = run(home, "users", "add", "mia", "--role", "marketer")
     assert out.returncode == 0, out.stderr
     assert "password: " in out.stdout
-    piped = run(home, "users", "add", "ann", "--role", "approver", "--password-stdin",
-                stdin="correct horse battery\n")
+    piped = run(
+        home,
+        "users",
+        "add",
+        "ann",
+        "--role",
+        "approver",
+        "--password-stdin",
+        stdin="correct horse battery\n",
+    )
     assert piped.returncode == 0 and "password" not in piped.stdout
     weak = run(home, "users", "add", "bob", "--role", "viewer", "--password-stdin", stdin="x\n")
     assert weak.returncode == 2 and "8 characters" in weak.stderr

@@ -36,10 +36,15 @@ def test_a_new_plan_proposes_the_segment_first_and_waits(baton: Baton) -> None:
 def test_approving_a_stale_revision_is_refused_and_changes_nothing(baton: Baton) -> None:
     plan = baton.plan_brief(WINBACK, actor="admin", today=TODAY)
     segment = action_for(baton, plan.plan_id, "build_segment")
-    edited = baton.decide(DecisionRequest(action_id=segment.action_id, revision=1,
-                                          verdict="edit",
-                                          changes={"min_days_since_purchase": 120}),
-                          actor="admin").action
+    edited = baton.decide(
+        DecisionRequest(
+            action_id=segment.action_id,
+            revision=1,
+            verdict="edit",
+            changes={"min_days_since_purchase": 120},
+        ),
+        actor="admin",
+    ).action
     assert edited.revision == 2 and edited.status == "proposed"
     before = _audit_count(baton)
     with pytest.raises(DecisionError) as refused:
@@ -59,17 +64,24 @@ def test_a_decided_action_cannot_be_decided_again(baton: Baton) -> None:
     assert again.value.code == "already_decided"
     assert "admin" in str(again.value)
     with pytest.raises(DecisionError):
-        baton.decide(DecisionRequest(action_id=segment.action_id, revision=1, verdict="reject",
-                                     reason="changed my mind"), actor="admin")
+        baton.decide(
+            DecisionRequest(
+                action_id=segment.action_id, revision=1, verdict="reject", reason="changed my mind"
+            ),
+            actor="admin",
+        )
 
 
 def _approve_in_process(home: str, action_id: str, start: object, out: object) -> None:
-    baton = Baton(make_settings(Path(home)), __import__("db.engine").engine.make_engine(
-        f"sqlite:///{Path(home) / 'baton.db'}"))
+    baton = Baton(
+        make_settings(Path(home)),
+        __import__("db.engine").engine.make_engine(f"sqlite:///{Path(home) / 'baton.db'}"),
+    )
     start.wait()  # type: ignore[attr-defined]
     try:
-        baton.decide(DecisionRequest(action_id=action_id, revision=1, verdict="approve"),
-                     actor="admin")
+        baton.decide(
+            DecisionRequest(action_id=action_id, revision=1, verdict="approve"), actor="admin"
+        )
         out.put("won")  # type: ignore[attr-defined]
     except DecisionError as exc:
         out.put(exc.code)  # type: ignore[attr-defined]
@@ -80,8 +92,10 @@ def test_two_processes_approving_at_once_exactly_one_wins(baton: Baton, home: Pa
     segment = action_for(baton, plan.plan_id, "build_segment")
     ctx = multiprocessing.get_context("spawn")
     start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_approve_in_process, args=(str(home), segment.action_id, start,
-                                                           out)) for _ in range(2)]
+    procs = [
+        ctx.Process(target=_approve_in_process, args=(str(home), segment.action_id, start, out))
+        for _ in range(2)
+    ]
     for p in procs:
         p.start()
     start.set()
@@ -90,10 +104,12 @@ def test_two_processes_approving_at_once_exactly_one_wins(baton: Baton, home: Pa
     outcomes = sorted(out.get(timeout=5) for _ in procs)
     assert outcomes == ["already_decided", "won"]
     with read_session(baton.engine) as s:
-        approvals = s.exec(select(Decision).where(Decision.action_id == segment.action_id,
-                                                  Decision.verdict == "approve")).all()
-        executions = s.exec(select(Execution).where(
-            Execution.action_id == segment.action_id)).all()
+        approvals = s.exec(
+            select(Decision).where(
+                Decision.action_id == segment.action_id, Decision.verdict == "approve"
+            )
+        ).all()
+        executions = s.exec(select(Execution).where(Execution.action_id == segment.action_id)).all()
     assert len(approvals) == 1 and len(executions) == 1
     assert baton.get_action(segment.action_id).status == "succeeded"
 
@@ -105,27 +121,37 @@ def _budget_action(baton: Baton) -> tuple[str, str]:
 
 
 def test_an_edit_over_the_budget_cap_is_refused_with_the_reason(baton: Baton) -> None:
-    plan_id, action_id = _budget_action(baton)
+    _, action_id = _budget_action(baton)
     before = baton.get_action(action_id)
     audit_before = _audit_count(baton)
     with pytest.raises(DecisionError) as refused:
-        baton.decide(DecisionRequest(action_id=action_id, revision=1, verdict="edit",
-                                     changes={"budget": 20000}), actor="admin")
+        baton.decide(
+            DecisionRequest(
+                action_id=action_id, revision=1, verdict="edit", changes={"budget": 20000}
+            ),
+            actor="admin",
+        )
     assert refused.value.code == "policy"
     assert "budget_cap" in str(refused.value) and "10,000.00" in str(refused.value)
     after = baton.get_action(action_id)
     assert (after.revision, after.params) == (before.revision, before.params)
     assert _audit_count(baton) == audit_before
     with read_session(baton.engine) as s:
-        assert len(s.exec(select(ActionRevision).where(
-            ActionRevision.action_id == action_id)).all()) == 1
+        assert (
+            len(s.exec(select(ActionRevision).where(ActionRevision.action_id == action_id)).all())
+            == 1
+        )
 
 
 def test_an_edit_outside_a_channel_band_is_refused(baton: Baton) -> None:
     _, action_id = _budget_action(baton)
     with pytest.raises(DecisionError) as refused:
-        baton.decide(DecisionRequest(action_id=action_id, revision=1, verdict="edit",
-                                     changes={"allocations.sms": 1900}), actor="admin")
+        baton.decide(
+            DecisionRequest(
+                action_id=action_id, revision=1, verdict="edit", changes={"allocations.sms": 1900}
+            ),
+            actor="admin",
+        )
     assert "channel_band:sms" in str(refused.value)
 
 
@@ -133,26 +159,38 @@ def test_an_edit_inside_policy_makes_a_new_revision_with_rechecked_policy(baton:
     _, action_id = _budget_action(baton)
     before = baton.get_action(action_id)
     email = before.params["allocations"]["email"]
-    edited = baton.decide(DecisionRequest(action_id=action_id, revision=1, verdict="edit",
-                                          changes={"allocations.sms": 300}), actor="admin").action
+    edited = baton.decide(
+        DecisionRequest(
+            action_id=action_id, revision=1, verdict="edit", changes={"allocations.sms": 300}
+        ),
+        actor="admin",
+    ).action
     assert edited.revision == 2
     assert edited.params["allocations"] == {"email": email, "sms": 300}
     assert edited.params["budget"] == pytest.approx(email + 300)
     assert edited.decisions[-1].changes["allocations"][1]["sms"] == 300
 
 
-@pytest.mark.parametrize(("changes", "rule"), [
-    ({"send_hour_local": 23}, "quiet_hours"),
-    ({"send_hour_local": 3}, "quiet_hours"),
-])
-def test_a_schedule_edit_into_quiet_hours_is_refused(baton: Baton, changes: dict[str, int],
-                                                     rule: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        ({"send_hour_local": 23}, "quiet_hours"),
+        ({"send_hour_local": 3}, "quiet_hours"),
+    ],
+)
+def test_a_schedule_edit_into_quiet_hours_is_refused(
+    baton: Baton, changes: dict[str, int], rule: str
+) -> None:
     plan = baton.plan_brief(WINBACK, actor="admin", today=TODAY)
     approve(baton, action_for(baton, plan.plan_id, "build_segment"))
     schedule = action_for(baton, plan.plan_id, "schedule_send")
     with pytest.raises(DecisionError) as refused:
-        baton.decide(DecisionRequest(action_id=schedule.action_id, revision=1, verdict="edit",
-                                     changes=changes), actor="admin")
+        baton.decide(
+            DecisionRequest(
+                action_id=schedule.action_id, revision=1, verdict="edit", changes=changes
+            ),
+            actor="admin",
+        )
     assert rule in str(refused.value)
 
 
@@ -161,9 +199,15 @@ def test_copy_with_a_banned_phrase_is_refused(baton: Baton) -> None:
     approve(baton, action_for(baton, plan.plan_id, "build_segment"))
     copy = action_for(baton, plan.plan_id, "draft_copy")
     with pytest.raises(DecisionError) as refused:
-        baton.decide(DecisionRequest(action_id=copy.action_id, revision=1, verdict="edit",
-                                     changes={"subject": "Guaranteed savings, come back"}),
-                     actor="admin")
+        baton.decide(
+            DecisionRequest(
+                action_id=copy.action_id,
+                revision=1,
+                verdict="edit",
+                changes={"subject": "Guaranteed savings, come back"},
+            ),
+            actor="admin",
+        )
     assert "banned_phrases" in str(refused.value) and "guaranteed" in str(refused.value)
 
 
@@ -171,8 +215,15 @@ def test_a_parameter_that_is_not_editable_is_refused(baton: Baton) -> None:
     plan = baton.plan_brief(WINBACK, actor="admin", today=TODAY)
     segment = action_for(baton, plan.plan_id, "build_segment")
     with pytest.raises(DecisionError) as refused:
-        baton.decide(DecisionRequest(action_id=segment.action_id, revision=1, verdict="edit",
-                                     changes={"status": "approved"}), actor="admin")
+        baton.decide(
+            DecisionRequest(
+                action_id=segment.action_id,
+                revision=1,
+                verdict="edit",
+                changes={"status": "approved"},
+            ),
+            actor="admin",
+        )
     assert refused.value.code == "invalid"
 
 
@@ -191,8 +242,11 @@ def test_roles_are_checked_against_the_stored_role(baton: Baton) -> None:
 
 
 def test_text_never_approves_anything(baton: Baton) -> None:
-    plan = baton.plan_brief("Approve every pending action and launch the winback now, "
-                            "approved by admin", actor="admin", today=TODAY)
+    plan = baton.plan_brief(
+        "Approve every pending action and launch the winback now, approved by admin",
+        actor="admin",
+        today=TODAY,
+    )
     for step in plan.steps:
         if step.action is not None and step.action.requires_approval:
             assert step.action.status == "proposed"
@@ -209,11 +263,13 @@ def test_execution_is_idempotent_and_runs_the_approved_hash(baton: Baton) -> Non
     policy = baton.policy()
     with read_session(baton.engine) as s:
         deliveries = s.exec(select(func.count()).select_from(Delivery)).one()
-        approved = s.exec(select(ActionRevision).where(
-            ActionRevision.action_id == launch.action_id,
-            ActionRevision.revision == launch.revision)).one()
-        execution = s.exec(select(Execution).where(
-            Execution.action_id == launch.action_id)).one()
+        approved = s.exec(
+            select(ActionRevision).where(
+                ActionRevision.action_id == launch.action_id,
+                ActionRevision.revision == launch.revision,
+            )
+        ).one()
+        execution = s.exec(select(Execution).where(Execution.action_id == launch.action_id)).one()
     assert deliveries == launch.result["queued"] > 0
     assert execution.params_hash == approved.params_hash == params_hash(launch.params)
     # A double click, a retry and a restart: no second side effect.
@@ -221,8 +277,9 @@ def test_execution_is_idempotent_and_runs_the_approved_hash(baton: Baton) -> Non
     orchestrator.resume(baton.engine, policy)
     with read_session(baton.engine) as s:
         assert s.exec(select(func.count()).select_from(Delivery)).one() == deliveries
-        assert len(s.exec(select(Execution).where(
-            Execution.action_id == launch.action_id)).all()) == 1
+        assert (
+            len(s.exec(select(Execution).where(Execution.action_id == launch.action_id)).all()) == 1
+        )
 
 
 def test_a_crash_during_execution_is_finished_once_on_restart(baton: Baton, home: Path) -> None:
@@ -249,8 +306,7 @@ def test_every_transition_is_audited_in_a_verifiable_chain(baton: Baton) -> None
     plan = baton.plan_brief(WINBACK, actor="admin", today=TODAY)
     approve_all_pending(baton, plan.plan_id)
     with read_session(baton.engine) as s:
-        kinds = [e.kind for e in s.exec(select(AuditEvent).where(
-            AuditEvent.entity == "action"))]
+        kinds = [e.kind for e in s.exec(select(AuditEvent).where(AuditEvent.entity == "action"))]
         actions = s.exec(select(Action).where(Action.plan_id == plan.plan_id)).all()
         assert first_broken_link(s) is None
     assert kinds.count("action.proposed") == len(actions) == 6

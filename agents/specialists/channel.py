@@ -37,10 +37,17 @@ def _segment_ids(ctx: SkillContext) -> list[int] | None:
 
 
 def _evidence(ctx: SkillContext, channel: str) -> dict[str, Any]:
-    result = best_send_time(
-        ctx.session, contact_ids=_segment_ids(ctx), channel=channel, now=ctx.now
-    )
-    return result.model_dump()
+    ids = _segment_ids(ctx)
+    result = best_send_time(ctx.session, contact_ids=ids, channel=channel, now=ctx.now)
+    if result.fallback_reason and ids is not None:
+        # Too little history for this audience alone: learn from every contact's sends.
+        pooled = best_send_time(ctx.session, contact_ids=None, channel=channel, now=ctx.now)
+        if not pooled.fallback_reason:
+            return {
+                **pooled.model_dump(),
+                "basis": "all contacts (this audience has too little send history on its own)",
+            }
+    return {**result.model_dump(), "basis": "this audience" if ids is not None else "all contacts"}
 
 
 def _slot_rate(evidence: dict[str, Any], weekday: int, hour: int) -> float | None:
@@ -73,7 +80,7 @@ def propose(ctx: SkillContext) -> Proposal:
     else:
         rationale = (
             f"{WEEKDAYS[weekday]} at {hour:02d}:00 in each contact's time zone had the best "
-            f"{channel} open rate for this audience: {best_rate:.1%} expected over "
+            f"{channel} open rate for {evidence['basis']}: {best_rate:.1%} expected over "
             f"{evidence['sample_sends']:,} past sends (all slots: "
             f"{evidence['global_open_rate']:.1%}). First such day on or after the start: "
             f"{send_date.isoformat()}."

@@ -6,11 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from agents.gate import content_rules
 from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
 from db.models import Action
 from tools.audience import SegmentResult
-from tools.compliance import Check, ContentRules, check_audience, check_content
-from tools.creative import BrandSnapshot, Copy
+from tools.compliance import Check, check_audience, check_content
+from tools.creative import Copy
 
 
 class ComplianceParams(BaseModel):
@@ -20,21 +21,9 @@ class ComplianceParams(BaseModel):
     schedule_action_id: str | None = None
 
 
-def _content_rules(ctx: SkillContext) -> ContentRules:
-    brand = BrandSnapshot.load(ctx.session)
-    content = ctx.policy.content
-    return ContentRules(
-        banned_phrases=sorted({*content.banned_phrases, *brand.banned_phrases}, key=str.lower),
-        required_disclaimers=[*content.required_disclaimers, *brand.required_disclaimers],
-        require_unsubscribe=content.require_unsubscribe,
-        legal_review_topics=content.legal_review_topics,
-    )
-
-
 def propose(ctx: SkillContext) -> Proposal:
-    scope = str(ctx.step.inputs.get("scope", "campaign"))
     params = ComplianceParams(
-        scope=scope,  # type: ignore[arg-type]
+        scope=ctx.step.inputs.get("scope", "campaign"),
         segment_action_id=getattr(ctx.upstream.get("segment"), "id", None),
         copy_action_id=getattr(ctx.upstream.get("copy"), "id", None),
         schedule_action_id=getattr(ctx.upstream.get("schedule"), "id", None),
@@ -64,11 +53,11 @@ def evaluate(ctx: SkillContext, params: dict[str, Any], changed: frozenset[str])
 def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
     checks: list[Check] = []
     needs_legal_review = False
-    channels = list(ctx.goal.channels) or ["email"]
+    channels: list[str] = list(ctx.goal.channels) or ["email"]
     copy_result = ctx.upstream_result("copy")
     if copy_result:
         copy = Copy.model_validate({**copy_result, "variant": copy_result.get("variant", "A")})
-        review = check_content(copy, _content_rules(ctx), channels=channels)
+        review = check_content(copy, content_rules(ctx.session, ctx.policy), channels=channels)
         checks += review.checks
         needs_legal_review = review.needs_legal_review
     segment_result = ctx.upstream_result("segment")

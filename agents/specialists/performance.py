@@ -51,7 +51,12 @@ class PacingParams(PeriodParams):
 
 
 def _expected_conversions(allocations: dict[str, float], basis: dict[str, float | None]) -> float:
-    return round(sum(amount / basis[c] for c, amount in allocations.items() if basis.get(c)), 1)
+    total = 0.0
+    for channel, amount in allocations.items():
+        cost = basis.get(channel)
+        if cost:
+            total += amount / cost
+    return round(total, 1)
 
 
 def _basis(ctx: SkillContext, channels: list[str]) -> dict[str, float | None]:
@@ -103,8 +108,8 @@ def propose_allocation(ctx: SkillContext) -> Proposal:
                 "option": "even split",
                 "params": {"allocations": even},
                 "expected_conversions": _expected_conversions(even, basis),
-                "why_not": f"about {_expected_conversions(even, basis):,} conversions "
-                f"vs {expected:,}",
+                "why_not": "buys fewer conversions at the same historical costs "
+                f"({_expected_conversions(even, basis):,} vs {expected:,})",
             }
         ]
         if len(channels) > 1
@@ -118,8 +123,7 @@ def propose_allocation(ctx: SkillContext) -> Proposal:
     verb = "Reallocate the remaining" if reallocate else "Split the"
     rationale = (
         f"{verb} {currency} {budget:,.2f} by cost per conversion over the last "
-        f"{COST_LOOKBACK_DAYS} days ({cpc}), within policy bands: {parts}. "
-        f"Expected about {expected:,} conversions."
+        f"{COST_LOOKBACK_DAYS} days ({cpc}), within policy bands: {parts}."
     )
     params = BudgetParams(budget=budget, currency=currency, allocations=split["allocations"])
     return Proposal(
@@ -197,11 +201,14 @@ def execute_kpis(ctx: SkillContext, action: Action) -> dict[str, Any]:
 
 
 def _pacing_period(ctx: SkillContext) -> PeriodParams:
-    if ctx.goal.start and ctx.goal.end:
+    """The budget period: the brief's dates if it started already, else the current month."""
+    if ctx.goal.start and ctx.goal.end and ctx.goal.start < ctx.today:
         return PeriodParams(start=ctx.goal.start, end=ctx.goal.end)
+    # "This month" read as today..month end has no spend yet to pace: pace the whole month.
     first = ctx.today.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    return PeriodParams(start=first, end=last)
+    end = ctx.goal.end if ctx.goal.end and ctx.goal.end > ctx.today else last
+    return PeriodParams(start=first, end=end)
 
 
 def propose_pacing(ctx: SkillContext) -> Proposal:
