@@ -6,7 +6,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint browser clean-data
+.PHONY: install run test lint bench browser clean-data
 
 install: $(STAMP)
 
@@ -40,3 +40,6 @@ lint: install
 
 clean-data:
 	rm -rf .baton .files
+
+bench: install
+	$(BIN)/python -m tests.benchmark
