@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from db.engine import read_session, write_session
 from db.models import Delivery
 from tests.fixtures_workspace import NOW, add_action, add_contact, new_engine
-from tools.distribution import queue_shadow_deliveries
+from tools.distribution import DeliveryCounts, queue_shadow_deliveries
 
 PAYLOAD = {"subject": "We saved your spot", "send_date": "2026-11-24"}
 
@@ -32,7 +32,9 @@ def outbox(tmp_path: Path) -> Iterator[tuple[Engine, dict[str, int]]]:
     engine.dispose()
 
 
-def queue(engine: Engine, ids: list[int], *, revision: int = 1, channels: list[str] | None = None):
+def queue(
+    engine: Engine, ids: list[int], *, revision: int = 1, channels: list[str] | None = None
+) -> DeliveryCounts:
     with write_session(engine) as session:
         return queue_shadow_deliveries(
             session,

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from db.engine import read_session, write_session
 from tests.fixtures_workspace import add_contact, add_event, add_spend, new_engine
 from tools.performance import (
+    PacingResult,
     allocate_budget,
     budget_pacing,
     channel_cost_per_conversion,
@@ -113,18 +114,29 @@ def month(tmp_path: Path) -> Iterator[Session]:
     engine.dispose()
 
 
+def pace(session: Session, budget: float, channels: list[str] | None = None) -> PacingResult:
+    """Pacing for November with today the 11th: ten whole days have passed."""
+    return budget_pacing(
+        session,
+        budget=budget,
+        start=date(2026, 11, 1),
+        end=date(2026, 11, 30),
+        today=date(2026, 11, 11),
+        channels=channels,
+    )
+
+
 def test_budget_pacing_linear_path(month: Session) -> None:
-    window = {"start": date(2026, 11, 1), "end": date(2026, 11, 30), "today": date(2026, 11, 11)}
-    over = budget_pacing(month, budget=3000.0, channels=None, **window)
+    over = pace(month, 3000.0)
     assert (over.days_elapsed, over.days_total) == (10, 30)
     assert (over.spent, over.expected) == (1200.0, 1000.0)
     assert over.pace_ratio == 1.2 and over.status == "over"
     assert over.projected == 3600.0 and over.remaining == 1800.0
     assert over.by_channel == {"search": 1000.0, "social": 200.0}
 
-    on_track = budget_pacing(month, budget=3600.0, channels=None, **window)
+    on_track = pace(month, 3600.0)
     assert on_track.status == "on_track"
-    under = budget_pacing(month, budget=3000.0, channels=["social", "email"], **window)
+    under = pace(month, 3000.0, ["social", "email"])
     assert under.spent == 200.0 and under.status == "under"
     assert under.by_channel == {"social": 200.0, "email": 0.0}
 

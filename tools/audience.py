@@ -38,11 +38,12 @@ class SegmentRules(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> SegmentRules:
+        # min_orders=0 and min_lifetime_value=0 match everyone, so they do not conflict.
         purchase_rules = (
             self.min_days_since_purchase,
             self.max_days_since_purchase,
-            self.min_orders if self.min_orders else None,
-            self.min_lifetime_value if self.min_lifetime_value else None,
+            self.min_orders or None,
+            self.min_lifetime_value or None,
         )
         if self.never_purchased and any(rule is not None for rule in purchase_rules):
             raise ValueError("never_purchased cannot be combined with purchase rules")

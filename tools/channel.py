@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -72,6 +72,8 @@ def best_send_time(
         raise ValueError("now must be timezone-aware")
     if lookback_days < 1:
         raise ValueError("lookback_days must be at least 1")
+    if smoothing < 0 or min_sample < 0:
+        raise ValueError("smoothing and min_sample must not be negative")
     conn = session.connection()
     start = now - timedelta(days=lookback_days)
     id_join = "" if contact_ids is None else "JOIN temp.send_time_ids i ON i.id = e.contact_id"
@@ -181,7 +183,7 @@ def next_send_date(*, today: date, start: date | None, send_weekday: int) -> dat
     return first + timedelta(days=(send_weekday - first.weekday()) % 7)
 
 
-def _load_offsets(conn: Any, first: date, last: date) -> None:
+def _load_offsets(conn: Connection, first: date, last: date) -> None:
     """Fill temp.send_time_offsets with each contact timezone's UTC offset per UTC day."""
     zones = [row[0] for row in conn.exec_driver_sql("SELECT DISTINCT timezone FROM contact")]
     rows: list[tuple[str, str, int]] = []

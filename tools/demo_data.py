@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import json
 import random
@@ -13,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 HISTORY_DAYS = 3 * 365
@@ -75,6 +75,9 @@ PURCHASE_WEIGHTS = (30, 8, 22, 15, 5, 20)
 
 EMAIL_PER_SEND = 0.012
 SMS_PER_SEND = 0.045
+EMAIL_DAILY_FEE = 0.1
+SMS_DAILY_FEE = 0.05
+"""Platform fees per day for every thousand contacts."""
 PAID_DAILY_PER_1000 = {"search": 12.0, "social": 9.0, "display": 4.0}
 """Paid media spend per day for every thousand contacts."""
 SOCIAL_PUSH_DAYS = 28
@@ -116,7 +119,8 @@ def generate_demo_workspace(
     Planted truths the tools should recover: about a quarter of purchasers lapsed
     (last purchase 90-365 days ago); email opens best on Tuesday 10:00 local in the
     Americas, Thursday 09:00 in Europe and Wednesday 19:00 in APAC; SMS costs more
-    per conversion than email; social spend rose in the last four weeks.
+    per conversion than email; social spend rose in the last four weeks; two extra
+    emails in the last week put some contacts over a 3-per-7-days frequency cap.
     """
     if contacts < 0:
         raise ValueError("contacts must be zero or more")
@@ -137,7 +141,7 @@ def generate_demo_workspace(
             event_rows.extend((next(event_ids), *event) for event in history)
             if last_purchase is not None:
                 purchasers += 1
-                purchases += row[15]
+                purchases += row[15]  # the contact's order count
                 lapsed += last_purchase <= lapsed_before
         conn.exec_driver_sql(
             "INSERT INTO contact (id, email, first_name, last_name, phone, country, region, "
@@ -176,7 +180,7 @@ def generate_demo_workspace(
     )
 
 
-def _clear_workspace(conn: Any) -> None:
+def _clear_workspace(conn: Connection) -> None:
     # Children first: foreign keys are enforced.
     conn.exec_driver_sql("DELETE FROM delivery WHERE contact_id IN (SELECT id FROM contact)")
     conn.exec_driver_sql("DELETE FROM segmentmember")
@@ -186,7 +190,7 @@ def _clear_workspace(conn: Any) -> None:
     conn.exec_driver_sql("DELETE FROM brandprofile")
 
 
-def _insert_brand(conn: Any) -> None:
+def _insert_brand(conn: Connection) -> None:
     conn.exec_driver_sql(
         "INSERT INTO brandprofile (id, name, voice, sender_name, tagline, banned_phrases, "
         "required_disclaimers, competitors) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -213,6 +217,7 @@ class _Generator:
     def __init__(self, rng: random.Random, today: date) -> None:
         self.rng = rng
         self.origin = today - timedelta(days=HISTORY_DAYS + 7)
+        self.origin_weekday = self.origin.weekday()
         self.today_day = HISTORY_DAYS + 7
         self.today_s = self.today_day * 86_400
         self.window_day = self.today_day - EVENT_DAYS
@@ -230,16 +235,21 @@ class _Generator:
 
     # --- calendar ---------------------------------------------------------------------
 
-    def _email_campaigns(self) -> list[tuple[str, int, bool]]:
-        """(name, Monday's day index, is an A/B test) for every weekly email."""
+    def _email_campaigns(self) -> list[tuple[str, int, int, bool]]:
+        """(name, first day index, days it spreads over, is an A/B test) for every email.
+
+        The weekly email goes out Monday to Friday at each contact's slot; two one-day
+        early-access emails in the last week push some contacts over the frequency cap.
+        """
         first = self.window_day
         while (self.origin + timedelta(days=first)).weekday() != 0:
             first += 1
         campaigns = []
         for week, monday in enumerate(range(first, self.today_day, 7)):
             theme = EMAIL_THEMES[week % len(EMAIL_THEMES)]
-            name = f"email-{self.day_text[monday]}-{theme}"
-            campaigns.append((name, monday, week % 4 == 3))
+            campaigns.append((f"email-{self.day_text[monday]}-{theme}", monday, 5, week % 4 == 3))
+        for day in (self.today_day - 4, self.today_day - 2):
+            campaigns.append((f"email-{self.day_text[day]}-early-access", day, 1, False))
         return campaigns
 
     def _sms_campaigns(self) -> list[tuple[str, int]]:
@@ -263,6 +273,10 @@ class _Generator:
             cached = int(delta.total_seconds()) if delta is not None else 0
             self._offsets[key] = cached
         return cached
+
+    def weekday(self, day: int) -> int:
+        """0 = Monday, for a day index."""
+        return (self.origin_weekday + day) % 7
 
     def text(self, t: int) -> str:
         day, rest = divmod(t, 86_400)
@@ -293,26 +307,25 @@ class _Generator:
 
         events: list[tuple[Any, ...]] = []
         email_sends: list[list[Any]] = []  # [time, campaign, variant, clicked]
+        bounced_send = None
         if email_ok:
-            self._email_history(
+            bounced_send = self._email_history(
                 cid, place, engagement, start, stop_at, bounce_at, events, email_sends
             )
         sms_sends: list[list[Any]] = []
         if sms_ok:
             self._sms_history(cid, place, engagement, start, stop_at, events, sms_sends)
         if unsubscribed:
-            last_send = max(
-                (s for s in email_sends + sms_sends if s[0] < stop_at),
-                key=lambda s: s[0],
-                default=None,
-            )
-            if last_send is not None:
-                at = last_send[0] + rng.randrange(60, 7_200)
-                channel = "email" if last_send in email_sends else "sms"
+            # The opt-out follows the last message received (a bounced one counts too).
+            received = [(t, "email", c) for t, c, *_ in email_sends]
+            received += [(t, "sms", c) for t, c, *_ in sms_sends]
+            if bounced_send is not None:
+                received.append((bounced_send[0], "email", bounced_send[1]))
+            if received:
+                sent_at, channel, campaign = max(received)
+                at = sent_at + rng.randrange(60, 7_200)
                 if at < today_s:
-                    events.append(
-                        (cid, channel, "unsubscribe", last_send[1], "", self.text(at), 0.0)
-                    )
+                    events.append((cid, channel, "unsubscribe", campaign, "", self.text(at), 0.0))
 
         orders, revenue, last_purchase = self._purchases(
             cid, created, start, events, email_sends, sms_sends
@@ -350,25 +363,30 @@ class _Generator:
         bounce_at: int | None,
         events: list[tuple[Any, ...]],
         sends: list[list[Any]],
-    ) -> None:
+    ) -> tuple[int, str] | None:
+        """Weekly email sends, opens and clicks; returns the send that bounced, if any."""
         rng = self.rng
         text = self.text
         best_weekday, best_hour = BEST_SLOT[place.region]
-        for campaign, monday, ab_test in self.email_campaigns:
+        planned = []
+        for campaign, first_day, days, ab_test in self.email_campaigns:
             if rng.random() >= 0.35:
                 continue
-            weekday = rng.randrange(5)
+            day = first_day + rng.randrange(days)
             hour = SEND_HOURS[rng.randrange(len(SEND_HOURS))]
-            day = monday + weekday
             t = day * 86_400 + hour * 3600 + rng.randrange(300) - self.offset(place.timezone, day)
             if t < start or t >= stop_at or t >= self.today_s:
                 continue
             variant = ("A", "B")[rng.randrange(2)] if ab_test else ""
+            planned.append((t, campaign, variant, self.weekday(day), hour))
+        # Campaigns overlap in the last week; go in time order so a bounce ends the history.
+        planned.sort()
+        for t, campaign, variant, weekday, hour in planned:
             self.email_sends_by_day[t // 86_400] += 1
             events.append((cid, "email", "send", campaign, variant, text(t), 0.0))
             if bounce_at is not None and t >= bounce_at:
                 events.append((cid, "email", "bounce", campaign, variant, text(t + 30), 0.0))
-                return
+                return t, campaign
             if weekday == best_weekday and hour == best_hour:
                 factor = 1.9
             elif 9 <= hour <= 11:
@@ -390,6 +408,7 @@ class _Generator:
                                 (cid, "email", "click", campaign, variant, text(clicked_at), 0.0)
                             )
             sends.append([t, campaign, variant, clicked])
+        return None
 
     def _sms_history(
         self,
@@ -436,31 +455,28 @@ class _Generator:
         while count < 8 and rng.random() < 0.45:
             count += 1
         lapsed_end = self.today_s - 91 * 86_400
+        # Each purchase gets a time range: lapsed buyers stop 91 days before today; active
+        # buyers have one purchase in the last 89 days and the rest anywhere in the year.
         if rng.random() < 0.27 and start < lapsed_end:
-            times = [rng.randrange(start, lapsed_end) for _ in range(count)]
+            ranges = [(start, lapsed_end)] * count
         else:
             recent_start = max(start, self.today_s - 89 * 86_400)
-            times = [rng.randrange(recent_start, self.today_s)]
-            times += [rng.randrange(start, self.today_s) for _ in range(count - 1)]
-        times.sort()
-        email_times = [s[0] for s in email_sends]
-        sms_times = [s[0] for s in sms_sends]
+            ranges = [(recent_start, self.today_s)] + [(start, self.today_s)] * (count - 1)
+        times: list[int] = []
         revenue_total = 0.0
-        for at in times:
+        for low, high in ranges:
             channel = rng.choices(PURCHASE_CHANNELS, cum_weights=self.purchase_cum)[0]
             campaign = PAID_CAMPAIGNS.get(channel, "")
             variant = ""
+            at = 0
             if channel in ("email", "sms"):
-                sends, send_times, window = (
-                    (email_sends, email_times, 10 * 86_400)
-                    if channel == "email"
-                    else (sms_sends, sms_times, 5 * 86_400)
-                )
-                # Attribute to the latest send that reached this contact before the purchase.
-                i = bisect.bisect_left(send_times, at - 120) - 1
-                if i >= 0 and at - sends[i][0] <= window:
-                    send = sends[i]
+                sends = email_sends if channel == "email" else sms_sends
+                # An owned-channel purchase follows a click on a message the contact got.
+                usable = [send for send in sends if low <= send[0] and send[0] + 600 < high]
+                if usable:
+                    send = usable[rng.randrange(len(usable))]
                     campaign, variant = send[1], send[2]
+                    at = send[0] + rng.randrange(600, min(2 * 86_400, high - send[0]))
                     if not send[3]:
                         send[3] = True
                         clicked_at = at - rng.randrange(60, min(3_600, at - send[0]))
@@ -469,10 +485,13 @@ class _Generator:
                         )
                 else:
                     channel, campaign = "web", ""
+            if not at:
+                at = rng.randrange(low, high)
+            times.append(at)
             revenue = round(rng.lognormvariate(4.1, 0.45), 2)
             revenue_total += revenue
             events.append((cid, channel, "purchase", campaign, variant, self.text(at), revenue))
-        return len(times), revenue_total, times[-1]
+        return len(times), revenue_total, max(times)
 
     # --- money ------------------------------------------------------------------------
 
@@ -487,8 +506,8 @@ class _Generator:
             weekend = 0.8 if weekday >= 5 else 1.0
             push = 1.35 if day >= self.today_day - SOCIAL_PUSH_DAYS else 1.0
             amounts = {
-                "email": EMAIL_PER_SEND * self.email_sends_by_day[day] + 0.5 * scale * 0.2,
-                "sms": SMS_PER_SEND * self.sms_sends_by_day[day] + 0.5 * scale * 0.1,
+                "email": EMAIL_PER_SEND * self.email_sends_by_day[day] + EMAIL_DAILY_FEE * scale,
+                "sms": SMS_PER_SEND * self.sms_sends_by_day[day] + SMS_DAILY_FEE * scale,
             }
             for channel, per_1000 in PAID_DAILY_PER_1000.items():
                 noise = min(1.25, max(0.75, 1 + rng.gauss(0, 0.08)))

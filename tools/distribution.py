@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 MESSAGING_CHANNELS = ("email", "sms", "push")
@@ -99,7 +100,7 @@ def queue_shadow_deliveries(
     )
 
 
-def _load_targets(conn: Any, ids: list[int], channels: list[str]) -> None:
+def _load_targets(conn: Connection, ids: list[int], channels: list[str]) -> None:
     """Put the contact ids and channels in temp tables so one INSERT ... SELECT does the rest."""
     conn.exec_driver_sql("DROP TABLE IF EXISTS temp.shadow_ids")
     conn.exec_driver_sql("DROP TABLE IF EXISTS temp.shadow_channels")

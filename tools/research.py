@@ -8,10 +8,11 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
 
+from tools.performance import CHANNEL_ORDER
+
 METRICS = ("sends", "clicks", "conversions", "revenue", "spend")
 MONEY_METRICS = ("revenue", "spend")
 TOP_MOVERS = 3
-CHANNEL_ORDER = ("email", "sms", "push", "social", "search", "display", "direct_mail", "web")
 
 
 class MetricChange(BaseModel):
