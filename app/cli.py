@@ -189,6 +189,23 @@ def cmd_users_add(args: argparse.Namespace) -> None:
         print(f"password: {password}")
 
 
+def cmd_kill_switch(args: argparse.Namespace) -> None:
+    baton = open_baton()
+    if args.state == "status":
+        print(
+            "Kill switch is " + ("ENGAGED: nothing executes." if baton.kill_switch_on() else "off.")
+        )
+        return
+    cancelled = baton.set_kill_switch(on=args.state == "on", actor=args.as_user)
+    if args.state == "on":
+        print(
+            f"Kill switch engaged: nothing executes until `baton kill-switch off`; "
+            f"{cancelled} approved action(s) not yet started were cancelled."
+        )
+    else:
+        print("Kill switch released: approved actions run again.")
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     from app.server import serve
 
@@ -257,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--contacts", type=int, default=20_000)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo_data)
+
+    kill = sub.add_parser("kill-switch", help="pause all execution at once (or release it)")
+    kill.add_argument("state", choices=["on", "off", "status"])
+    kill.add_argument("--as", dest="as_user", default="admin", metavar="USER")
+    kill.set_defaults(func=cmd_kill_switch)
 
     users = sub.add_parser("users", help="manage logins")
     users_sub = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")

@@ -153,3 +153,17 @@ def test_a_fresh_data_directory_prints_the_admin_login_once(tmp_path: Path) -> N
     policy = (home / "policy.toml").read_text()
     assert "autonomy = 1" in policy and "banned_phrases" in policy
     assert oct((home / "auth_secret").stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_kill_switch_from_the_command_line(home: Path) -> None:
+    assert "off" in run(home, "kill-switch", "status").stdout
+    on = run(home, "kill-switch", "on")
+    assert on.returncode == 0 and "engaged" in on.stdout.lower()
+    plan = json.loads(run(home, "plan", "--json", "--today", TODAY.isoformat(), WINBACK).stdout)
+    segment = next(s["action"] for s in plan["steps"] if s["agent"] == "audience")
+    refused = run(home, "approve", segment["action_id"], "--revision", "1")
+    assert refused.returncode == 2 and "kill switch" in refused.stderr
+    run(home, "users", "add", "mia", "--role", "marketer")
+    assert run(home, "kill-switch", "off", "--as", "mia").returncode == 2
+    assert run(home, "kill-switch", "off").returncode == 0
+    assert run(home, "approve", segment["action_id"], "--revision", "1").returncode == 0
