@@ -64,7 +64,7 @@ def editable_fields(view: ActionView) -> list[dict[str, Any]]:
 def param_rows(view: ActionView) -> list[dict[str, str]]:
     rows = []
     for key, value in view.params.items():
-        if key.endswith("_action_id") or value in (None, "", [], {}):
+        if key.endswith("_action_id") or value is False or value in (None, "", [], {}):
             continue
         if key == "send_weekday" and isinstance(value, int):
             shown = WEEKDAYS[value]

@@ -167,3 +167,15 @@ def test_the_kill_switch_from_the_command_line(home: Path) -> None:
     assert run(home, "kill-switch", "off", "--as", "mia").returncode == 2
     assert run(home, "kill-switch", "off").returncode == 0
     assert run(home, "approve", segment["action_id"], "--revision", "1").returncode == 0
+
+
+def test_a_broken_policy_file_is_named_in_one_sentence(home: Path) -> None:
+    (home / "policy.toml").write_text("autonomy = 7\n")
+    out = run(home, "plan", "--today", TODAY.isoformat(), WINBACK)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "baton: policy.toml has a bad value at autonomy: Input should be less than or equal to 3."
+    ]
+    (home / "policy.toml").write_text("autonomy = [\n")
+    out = run(home, "actions")
+    assert out.returncode == 2 and "not valid TOML" in out.stderr
