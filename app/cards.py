@@ -149,7 +149,7 @@ def card_props(view: ActionView, *, role: str) -> dict[str, Any]:
         "evidence": [
             {"label": f.label.capitalize(), "value": format_value(f.value)}
             for f in evidence_facts(view.evidence)
-            if f.label.replace(" ", "_") not in view.params
+            if f.label.replace(" ", "_") not in view.params and f.value is not False
         ][:8],
         "edits": [
             f"Revision {d.revision} edited by {d.actor}: "

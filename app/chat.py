@@ -12,6 +12,7 @@ from chainlit.types import Feedback, ThreadDict
 from pydantic import ValidationError
 
 from agents.lifecycle import DecisionError
+from agents.policy import PolicyError
 from agents.service import Baton, DecisionRequest
 from agents.views import ActionView, PlanView
 from app.cards import card_props, result_summary
@@ -24,11 +25,26 @@ BATON, _ = Baton.open(SETTINGS)
 WHY = re.compile(r"^\s*why\b", re.IGNORECASE)
 HELP = """**Baton** plans a brief, proposes each step as a card, and runs only what you approve.
 
-- Type a brief: *Win back customers who haven't bought in 90 days, $2,000, email and SMS, start December 1*
-- On a card: **Approve**, **Edit** (change the parameters, then approve), **Reject** (with a reason), **Why**
-- Ask *why ...?* at any time (*why Tuesday?*, *why this audience?*): answers come from the decision record
+- Type a brief: *Win back customers who haven't bought in 90 days, $2,000, email and SMS,
+  start December 1*
+- On a card: **Approve**, **Edit** (change the parameters, then approve), **Reject** (with a
+  reason), **Why?**
+- Ask *why ...?* at any time (*why Tuesday?*, *why this audience?*): answers come from the
+  decision record
 - Thumbs up/down and comments on any message are kept as feedback
 """
+REFUSALS = (DecisionError, PolicyError)
+"""What the service refuses with one sentence a person can act on."""
+STEP_STATES = {
+    "proposed": "awaiting your decision",
+    "approved": "approved",
+    "executing": "running",
+    "succeeded": "done",
+    "failed": "failed",
+    "rejected": "rejected",
+    "superseded": "superseded",
+    "cancelled": "cancelled",
+}
 
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -49,13 +65,12 @@ async def _role_of(name: str) -> str:
     return (await call(actor_for, BATON.engine, name)).role
 
 
-async def _refresh_card(props: dict[str, Any]) -> dict[str, Any]:
+async def _refresh_card(props: dict[str, Any], owner: str) -> dict[str, Any]:
     try:
         view = await call(BATON.get_action, str(props["action_id"]))
+        role = await _role_of(owner)
     except DecisionError:
         return props
-    user = cl.user_session.get("user") if cl.context.session else None
-    role = str((user.metadata or {}).get("role", "viewer")) if user else "viewer"
     return {**card_props(view, role=role), "element_id": props.get("element_id")}
 
 
@@ -75,16 +90,24 @@ async def _login(username: str, password: str) -> cl.User | None:
 @cl.set_starters
 async def _starters(user: cl.User | None = None, language: str | None = None) -> list[cl.Starter]:
     return [
-        cl.Starter(label="Win back lapsed customers",
-                   message="Win back customers who haven't bought in 90 days, $2,000, email and "
-                           "SMS, start December 1"),
-        cl.Starter(label="Last month's performance",
-                   message="How did our channels perform last month? Give me a KPI report."),
-        cl.Starter(label="Review my budget pacing",
-                   message="Budget review: are we pacing on our $40,000 budget this month?"),
-        cl.Starter(label="A/B test subject lines",
-                   message="A/B test two subject lines for the newsletter to engaged subscribers "
-                           "next week"),
+        cl.Starter(
+            label="Win back lapsed customers",
+            message="Win back customers who haven't bought in 90 days, $2,000, email and "
+            "SMS, start December 1",
+        ),
+        cl.Starter(
+            label="Last month's performance",
+            message="How did our channels perform last month? Give me a KPI report.",
+        ),
+        cl.Starter(
+            label="Review my budget pacing",
+            message="Budget review: are we pacing on our $8,000 budget this month?",
+        ),
+        cl.Starter(
+            label="A/B test subject lines",
+            message="A/B test two subject lines for the newsletter to engaged subscribers "
+            "next week",
+        ),
     ]
 
 
@@ -120,9 +143,13 @@ async def _update_card(view: ActionView, role: str) -> None:
         await _send_card(view, role)
         return
     element_id, for_id = cards[view.action_id]
-    element = cl.CustomElement(id=element_id, name="ActionCard", display="inline",
-                               props={**card_props(view, role=role), "element_id": element_id},
-                               for_id=for_id)
+    element = cl.CustomElement(
+        id=element_id,
+        name="ActionCard",
+        display="inline",
+        props={**card_props(view, role=role), "element_id": element_id},
+        for_id=for_id,
+    )
     await element.update()
 
 
@@ -137,7 +164,11 @@ def _plan_markdown(plan: PlanView, label: str) -> str:
         facts.append(f"start **{g['start']}**")
     lines = [f"**Plan** · {g['objective']}", "", " · ".join(facts), ""]
     for n, step in enumerate(plan.steps, 1):
-        state = step.action.status if step.action else "waiting for earlier steps"
+        state = (
+            STEP_STATES.get(step.action.status, step.action.status)
+            if step.action
+            else "waiting for earlier steps"
+        )
         lines.append(f"{n}. *{step.agent}* — {step.title} ({state})")
     lines += ["", f"_{label}. Plan `{plan.plan_id}`._"]
     return "\n".join(lines)
@@ -152,9 +183,9 @@ async def _show_actions(views: list[ActionView], role: str) -> None:
 
 async def _post_result(view: ActionView) -> None:
     if view.status == "failed":
-        await cl.Message(content=f"⚠️ **{view.title}** failed: {view.error}").send()
+        await cl.Message(content=f"**Failed · {view.title}**: {view.error}").send()
     elif view.status == "succeeded":
-        await cl.Message(content=f"✅ **{view.title}** — {result_summary(view)}").send()
+        await cl.Message(content=f"**Done · {view.title}**: {result_summary(view)}").send()
 
 
 async def _plan(brief: str) -> None:
@@ -162,20 +193,32 @@ async def _plan(brief: str) -> None:
     role = await _role_of(name)
     async with cl.Step(name="Orchestrator", type="run") as step:
         step.input = brief
-        plan = await call(BATON.plan_brief, brief, actor=name,
-                          thread_id=cl.context.session.thread_id)
+        plan = await call(
+            BATON.plan_brief, brief, actor=name, thread_id=cl.context.session.thread_id
+        )
         step.output = f"{len(plan.steps)} steps, planner: {plan.planner}"
-    await cl.Message(content=_plan_markdown(plan, BATON.planner_label)).send()
+    message = cl.Message(content=_plan_markdown(plan, BATON.planner_label))
+    await message.send()
+    plans = cl.user_session.get("plan_messages") or {}
+    plans[plan.plan_id] = message.id
+    cl.user_session.set("plan_messages", plans)
     views = [s.action for s in plan.steps if s.action is not None]
     await _show_actions(views, role)
     if not any(v.status == "proposed" for v in views):
         await cl.Message(content="Every step has run: nothing needs your approval.").send()
 
 
+async def _refresh_plan(plan_id: str) -> None:
+    """Keep the plan message's step list current as steps are decided."""
+    message_id = (cl.user_session.get("plan_messages") or {}).get(plan_id)
+    if message_id:
+        plan = await call(BATON.get_plan, plan_id)
+        await cl.Message(id=message_id, content=_plan_markdown(plan, BATON.planner_label)).update()
+
+
 async def _why(question: str, action_id: str | None = None) -> None:
     plan_id = await call(BATON.latest_plan_id, thread_id=cl.context.session.thread_id)
-    explanation = await call(BATON.explain, action_id=action_id, question=question,
-                             plan_id=plan_id)
+    explanation = await call(BATON.explain, action_id=action_id, question=question, plan_id=plan_id)
     await cl.Message(content=explanation.to_markdown(), author="Baton").send()
 
 
@@ -189,8 +232,8 @@ async def _on_message(message: cl.Message) -> None:
             await _why(text)
         else:
             await _plan(text)
-    except DecisionError as exc:
-        await cl.Message(content=f"⚠️ {exc}").send()
+    except REFUSALS as exc:
+        await cl.Message(content=f"**Not done:** {exc}").send()
 
 
 @cl.action_callback("baton_decide")
@@ -203,28 +246,34 @@ async def _on_decide(action: cl.Action) -> dict[str, Any]:
         outcome = await call(BATON.decide, request, actor=name)
     except ValidationError:
         return {"ok": False, "message": "That decision was not understood; reload the page."}
-    except DecisionError as exc:
-        await _refresh_after_refusal(str(action.payload.get("action_id", "")))
-        return {"ok": False, "message": str(exc)}
+    except REFUSALS as exc:
+        # The card shows the refusal and the current state itself: an element update pushed
+        # now would re-mount it and wipe the message before the answer arrives.
+        props = await _current_props(str(action.payload.get("action_id", "")))
+        return {"ok": False, "message": str(exc), "props": props}
     await _update_card(outcome.action, role)
     if request.verdict != "edit":
         await _post_result(outcome.action)
         if request.verdict == "reject":
-            await cl.Message(content=f"❌ **{outcome.action.title}** rejected: "
-                                     f"“{request.reason.strip()}”.").send()
+            await cl.Message(
+                content=f"**Rejected · {outcome.action.title}**: “{request.reason.strip()}”."
+            ).send()
     await _show_actions(outcome.new_actions, role)
+    await _refresh_plan(outcome.action.plan_id)
     return {"ok": True, "message": "", "props": card_props(outcome.action, role=role)}
 
 
-async def _refresh_after_refusal(action_id: str) -> None:
+async def _current_props(action_id: str) -> dict[str, Any] | None:
+    """What a card of this session should show now, or None when it is not one of ours."""
     cards = cl.user_session.get("cards") or {}
-    if action_id in cards:
-        try:
-            view = await call(BATON.get_action, action_id)
-        except DecisionError:
-            return
+    if action_id not in cards:
+        return None
+    try:
+        view = await call(BATON.get_action, action_id)
         name, _ = _user()
-        await _update_card(view, await _role_of(name))
+        return card_props(view, role=await _role_of(name))
+    except DecisionError:
+        return None
 
 
 @cl.action_callback("baton_why")
@@ -250,6 +299,11 @@ async def _on_card(action: cl.Action) -> dict[str, Any]:
 @cl.on_feedback
 async def _on_feedback(feedback: Feedback) -> None:
     name, _ = _user()
-    await call(BATON.record_feedback, actor=name, value=int(feedback.value),
-               comment=feedback.comment or "", message_id=feedback.forId,
-               thread_id=feedback.threadId)
+    await call(
+        BATON.record_feedback,
+        actor=name,
+        value=int(feedback.value),
+        comment=feedback.comment or "",
+        message_id=feedback.forId,
+        thread_id=feedback.threadId,
+    )

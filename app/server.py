@@ -26,8 +26,16 @@ def serve(*, host: str, port: int) -> None:
     print(f"Baton is running on http://{host}:{port}  ({baton.planner_label})", flush=True)
 
     # Chainlit reads CHAINLIT_APP_ROOT when it is first imported, so import it only now.
+    import chainlit.config as chainlit_config
+    import chainlit.server as chainlit_server
     from chainlit.cli import run_chainlit
     from chainlit.config import config
+
+    # Session files default to <app root>/.files, shared by every server started from this
+    # checkout, and Chainlit deletes that folder when a server stops: keep them per data dir.
+    files = settings.home / "chat-files"
+    files.mkdir(parents=True, exist_ok=True)
+    chainlit_config.FILES_DIRECTORY = chainlit_server.FILES_DIRECTORY = files
 
     config.run.headless = True
     config.project.allow_origins = [f"http://{host}:{port}"] + (

@@ -28,6 +28,10 @@ def _brand_issues(ctx: SkillContext, params: CopyParams) -> list[dict[str, Any]]
     return [issue.model_dump() for issue in brand_check(text, brand=brand)]
 
 
+def _possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
 def _audience_words(ctx: SkillContext) -> str:
     segment = ctx.upstream_result("segment")
     if segment and segment.get("description"):
@@ -73,7 +77,7 @@ def propose(ctx: SkillContext) -> Proposal:
         )
     issues = _brand_issues(ctx, params)
     rationale = (
-        f"Copy in {brand.name}'s voice ({brand.voice}) for {_audience_words(ctx)}"
+        f"Copy in {_possessive(brand.name)} voice ({brand.voice}) for {_audience_words(ctx)}"
         + (f", with an SMS version of {len(params.sms_text)} characters" if params.sms_text else "")
         + (
             ". Brand check: no issues."

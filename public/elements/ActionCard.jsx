@@ -75,9 +75,11 @@ export default function ActionCard() {
   const [reason, setReason] = useState("");
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState("");
+  const [details, setDetails] = useState(false);
 
   // Newest wins: props pushed by the server, or state fetched on mount.
-  const p = fresh && fresh.updated_at > props.updated_at ? fresh : props;
+  // (>=: a role change or a refusal brings the same updated_at, and fresh is newer then.)
+  const p = fresh && fresh.updated_at >= props.updated_at ? fresh : props;
 
   useEffect(() => {
     // After a reload or in thread history, ask the ledger for the current state.
@@ -100,6 +102,11 @@ export default function ActionCard() {
         setMode("view");
         setReason("");
       } else {
+        if (r && r.props) {
+          // Refused: show the ledger's state; keep an open form only if it still applies.
+          if (r.props.revision !== p.revision || !r.props.can_decide) setMode("view");
+          setFresh(r.props);
+        }
         setMessage((r && r.message) || "The server did not accept that decision.");
       }
     } catch (e) {
@@ -129,6 +136,8 @@ export default function ActionCard() {
   const status = STATUS[p.status] || { label: p.status, color: "#6b7280" };
   const failedChecks = p.checks.filter((c) => !c.passed);
   const decided = p.status !== "proposed";
+  // A decided card folds its working (parameters, evidence, checks) behind a toggle.
+  const open = !decided || details;
 
   return (
     <div data-testid="action-card" data-action-id={p.action_id} data-status={p.status} data-revision={p.revision}
@@ -154,21 +163,21 @@ export default function ActionCard() {
             <Field key={f.path} field={f} value={draft[f.path]} onChange={(v) => setDraft({ ...draft, [f.path]: v })} />
           ))}
         </div>
-      ) : p.params.length > 0 && (
+      ) : open && p.params.length > 0 && (
         <div style={section}>
           <div style={heading}>Parameters</div>
           <Rows rows={p.params} />
         </div>
       )}
 
-      {p.evidence.length > 0 && (
+      {open && p.evidence.length > 0 && (
         <div style={section} data-testid="card-evidence">
           <div style={heading}>Evidence</div>
           <Rows rows={p.evidence} />
         </div>
       )}
 
-      {p.checks.length > 0 && (
+      {open && p.checks.length > 0 && (
         <div style={section} data-testid="card-checks">
           <div style={heading}>Policy checks</div>
           {p.checks.map((c) => (
@@ -181,12 +190,18 @@ export default function ActionCard() {
         </div>
       )}
 
-      {p.alternatives.length > 0 && mode === "view" && (
+      {open && p.alternatives.length > 0 && mode === "view" && (
         <div style={section}>
           <div style={heading}>Alternatives considered</div>
           {p.alternatives.map((a) => (
             <div key={a.option} style={{ fontSize: 14 }}>{a.option} <span style={muted}>— {a.why_not}</span></div>
           ))}
+        </div>
+      )}
+
+      {(p.edits || []).length > 0 && (
+        <div data-testid="card-edits" style={{ ...section, fontSize: 13, ...muted }}>
+          {p.edits.map((e) => <div key={e}>{e}</div>)}
         </div>
       )}
 
@@ -249,6 +264,11 @@ export default function ActionCard() {
         <Button size="sm" variant="ghost" disabled={busy} onClick={() => callAction({ name: "baton_why", payload: { action_id: p.action_id } })}>
           <HelpCircle size={14} /> Why?
         </Button>
+        {decided && (
+          <Button size="sm" variant="ghost" onClick={() => setDetails(!details)}>
+            {details ? "Hide details" : "Show details"}
+          </Button>
+        )}
       </div>
     </div>
   );

@@ -1,0 +1,507 @@
+"""End to end: a real `baton run` server driven by a real Chromium through Playwright.
+
+One server (on a copy of the test data directory) is shared by the module; every test works
+in its own browser context and its own chat thread, so the tests do not see each other's
+plans. The server's output for the duration of a test is printed when that test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    BatonServer,
+    decide_payload,
+    ledger,
+    pretty,
+    require_chromium,
+)
+from tests.conftest import Template, copy_home
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page, Request, WebSocket
+
+pytestmark = [pytest.mark.browser]
+
+FIRST_CARD_TIMEOUT_MS = 60_000
+"""Planning runs the segment SQL before the first card shows."""
+STEP_TIMEOUT_MS = 30_000
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+USERS = {"mara": ("marketer", "mara-password-1"), "val": ("viewer", "val-password-1")}
+STARTER = "Win back lapsed customers"
+BATON_CLI = [sys.executable, "-m", "app.cli"]
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    process: BatonServer
+    home: Path
+    admin_password: str
+    session_ids: set[str] = field(default_factory=set)
+    """Every Chainlit session the tests opened, to remove their files at the end."""
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def password(self, user: str) -> str:
+        return self.admin_password if user == "admin" else USERS[user][1]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    require_chromium()
+    from playwright.sync_api import expect as playwright_expect
+    from playwright.sync_api import sync_playwright
+
+    # Assertions wait as long as actions do: the 2-core CI box can be slow under load.
+    playwright_expect.set_options(timeout=STEP_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def server(
+    browser: Browser, template_home: Template, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """`baton run` on a free port over a fresh copy of the template data directory."""
+    home = copy_home(template_home, tmp_path_factory.mktemp("browser") / ".baton")
+    with ledger(home) as baton:
+        for name, (role, password) in USERS.items():
+            baton.add_user(name=name, role=role, password=password)
+    process = BatonServer(home=home, log_path=home.parent / "server.log")
+    process.start()
+    running = Server(process=process, home=home, admin_password=template_home.admin_password)
+    try:
+        yield running
+    finally:
+        process.stop()
+        assert not (home / "chat-files").exists() or not any((home / "chat-files").iterdir()), (
+            "a server keeps its session files in its own data directory and removes them on stop"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _server_output_on_failure(server: Server) -> Iterator[None]:
+    """pytest shows what a test printed only when it fails: print the server's share of the log."""
+    start = server.process.log_size()
+    yield
+    print(f"--- baton run output during this test ({server.process.log_path}) ---")
+    print(server.process.log(start) or "(nothing)")
+
+
+@dataclass
+class Tab:
+    """A logged-in page and what it observed: its Chainlit sessions and console errors."""
+
+    page: Page
+    server: Server
+    user: str
+    sessions: list[str] = field(default_factory=list)
+    """`session:<id>` when the page names a session, `connected` when its socket is up."""
+    errors: list[str] = field(default_factory=list)
+
+    def _on_request(self, request: Request) -> None:
+        if request.method != "POST":
+            return
+        if request.url.endswith("/set-session-cookie"):
+            session_id = str((request.post_data_json or {}).get("session_id"))
+            self.server.session_ids.add(session_id)
+            self.sessions.append(f"session:{session_id}")
+        elif "/ws/socket.io/" in request.url and "connection_successful" in (
+            request.post_data or ""
+        ):
+            self.sessions.append("connected")
+
+    def _on_websocket(self, socket: WebSocket) -> None:
+        def sent(payload: str | bytes) -> None:
+            if isinstance(payload, str) and "connection_successful" in payload:
+                self.sessions.append("connected")
+
+        socket.on("framesent", sent)
+
+    @property
+    def session_id(self) -> str:
+        """The id of the page's current Chainlit session, once the server holds it.
+
+        The page names its session (`/set-session-cookie`) before its socket connects, and
+        `/project/action` fails until then. The client says `connection_successful` only
+        after the server accepted the socket and created the session.
+        """
+        deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
+        while time.monotonic() < deadline:
+            named = [i for i, e in enumerate(self.sessions) if e.startswith("session:")]
+            if named and "connected" in self.sessions[named[-1] :]:
+                return self.sessions[named[-1]].removeprefix("session:")
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"the page's socket never connected: {self.sessions}")
+
+    def login(self) -> None:
+        page = self.page
+        page.goto(self.server.url + "/")
+        page.fill("#email", self.user)
+        page.fill("#password", self.server.password(self.user))
+        page.locator("button[type=submit]").click()
+        page.wait_for_selector("#chat-input", timeout=STEP_TIMEOUT_MS)
+        assert self.session_id  # the socket is up: messages and card calls reach the server
+
+    def say(self, text: str) -> None:
+        self.page.fill("#chat-input", text)
+        submit = self.page.locator("#chat-submit")
+        expect(submit).to_be_enabled(timeout=STEP_TIMEOUT_MS)
+        submit.click()
+
+    def start_winback(self) -> Locator:
+        """Click the win-back starter; return the audience card once it is proposed."""
+        self.page.get_by_text(STARTER, exact=True).click()
+        expect(assistant_message(self.page, "playbook winback")).to_be_visible(
+            timeout=FIRST_CARD_TIMEOUT_MS
+        )
+        audience = card(self.page, "build_segment")
+        expect(audience).to_have_attribute("data-status", "proposed", timeout=FIRST_CARD_TIMEOUT_MS)
+        return audience
+
+    def post_decision(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """POST to `/project/action` with this page's cookies, as a tampered client could."""
+        response = self.page.request.post(self.server.url + "/project/action", data=payload)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"text": response.text()}
+        return response.status, body
+
+
+@pytest.fixture
+def open_tab(browser: Browser, server: Server) -> Iterator[Callable[[str], Tab]]:
+    """Log a user in, in a fresh browser context (own cookies); closed at teardown."""
+    tabs: list[Tab] = []
+
+    def _open(user: str) -> Tab:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        context.set_default_timeout(STEP_TIMEOUT_MS)
+        tab = Tab(page=context.new_page(), server=server, user=user)
+        tab.page.on("request", tab._on_request)
+        tab.page.on("websocket", tab._on_websocket)
+        tab.page.on("pageerror", lambda exc: tab.errors.append(f"pageerror: {exc}"))
+        tab.page.on(
+            "console",
+            lambda msg: (
+                tab.errors.append(f"console.{msg.type}: {msg.text}")
+                if msg.type == "error"
+                else None
+            ),
+        )
+        tabs.append(tab)
+        tab.login()
+        return tab
+
+    yield _open
+    for tab in tabs:
+        if tab.errors:
+            print(f"--- browser errors seen by {tab.user} ---")
+            print("\n".join(tab.errors))
+        tab.page.context.close()
+
+
+def expect(target: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
+# --- page helpers -----------------------------------------------------------------------------
+
+
+def card(page: Page, tool: str) -> Locator:
+    """The action card of a tool; its meta line reads `tool · revision N · risk`."""
+    return page.get_by_test_id("action-card").filter(has_text=re.compile(rf"{tool} · revision \d"))
+
+
+def assistant_message(page: Page, text: str) -> Locator:
+    return page.locator("[data-step-type=assistant_message]").filter(has_text=text)
+
+
+def evidence_value(action_card: Locator, label: str) -> str:
+    row = (
+        action_card.get_by_test_id("card-evidence")
+        .locator("span")
+        .filter(has_text=re.compile(rf"^{re.escape(label)}$"))
+    )
+    return row.locator("xpath=following-sibling::span[1]").inner_text().strip()
+
+
+def button(scope: Locator, name: str) -> Locator:
+    return scope.get_by_role("button", name=name, exact=True)
+
+
+def wait_for_feedback(home: Path, comment: str, timeout_s: float = 15) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with ledger(home) as baton:
+            rows = [f for f in baton.feedback() if f.comment == comment]
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+
+def test_marketer_journey(open_tab: Callable[[str], Tab], server: Server) -> None:
+    tab = open_tab("admin")
+    page = tab.page
+
+    # The starter sends the win-back brief; the plan and the first card come back.
+    audience = tab.start_winback()
+    expect(audience.get_by_test_id("card-status")).to_have_text("Awaiting decision")
+    expect(audience.get_by_test_id("card-rationale")).to_contain_text("recipients")
+    size = evidence_value(audience, "Size")
+    assert re.fullmatch(r"\d{1,3}(,\d{3})*", size), f"segment size {size!r} is not a count"
+    assert int(size.replace(",", "")) > 0
+
+    # Approve: the segment is built and the next specialists propose their steps.
+    button(audience, "Approve").click()
+    expect(audience).to_have_attribute("data-status", "succeeded", timeout=STEP_TIMEOUT_MS)
+    expect(audience.get_by_test_id("card-status")).to_have_text("Done")
+    expect(audience.get_by_test_id("card-result")).to_contain_text(f"{size} recipients")
+    expect(audience.get_by_test_id("card-decision")).to_contain_text("Approved by admin")
+    for tool in ("draft_copy", "schedule_send", "allocate_budget"):
+        expect(card(page, tool)).to_have_attribute("data-status", "proposed")
+    expect(button(audience, "Approve")).to_have_count(0)
+    # A decided card folds its working away; the details are one click off.
+    expect(audience.get_by_test_id("card-evidence")).to_have_count(0)
+    button(audience, "Show details").click()
+    expect(audience.get_by_test_id("card-evidence")).to_contain_text(size)
+    button(audience, "Hide details").click()
+
+    # The README screenshot: a decided card above the next pending ones.
+    creative = card(page, "draft_copy")
+    expect(button(creative, "Approve")).to_be_visible()
+    page.set_viewport_size({"width": 1280, "height": 1500})
+    audience.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.mouse.move(5, 700)
+    expect(page.locator(".animate-spin:visible")).to_have_count(0)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    page.set_viewport_size({"width": 1280, "height": 1000})
+
+    # Edit the schedule: send at 09:00; the card becomes revision 2 and says who edited what.
+    schedule = card(page, "schedule_send")
+    button(schedule, "Edit").click()
+    form = schedule.get_by_test_id("card-edit-form")
+    hour = form.locator("select[name=send_hour_local]")
+    assert hour.input_value() != "9", "the proposed hour is already 09:00; nothing to edit"
+    hour.select_option("9")
+    button(schedule, "Save changes").click()
+    expect(schedule).to_have_attribute("data-revision", "2")
+    expect(schedule).to_have_attribute("data-status", "proposed")
+    expect(schedule.get_by_test_id("card-edits")).to_contain_text("edited by admin")
+    expect(schedule.get_by_test_id("card-edits")).to_contain_text("send_hour_local")
+    expect(schedule).to_contain_text("09:00 local")
+    expect(form).to_have_count(0)
+
+    button(schedule, "Approve").click()
+    expect(schedule).to_have_attribute("data-status", "succeeded")
+    expect(schedule.get_by_test_id("card-result")).to_contain_text("at 09:00")
+
+    # Why: the answer comes from the audience action's decision record.
+    tab.say("why this audience?")
+    answer = assistant_message(page, "Why: ").filter(has_text="Evidence")
+    expect(answer).to_have_count(1)
+    expect(answer).to_contain_text("Build the lapsed-customer segment")
+    text = answer.inner_text()
+    assert re.search(rf"(?<![\d,]){re.escape(size)}(?![\d,])", text), (
+        f"the answer does not show the segment size {size}:\n{text}"
+    )
+
+    # Reload: the thread is resumed from history and the cards show the ledger's state.
+    assert "/thread/" in page.url, page.url
+    page.reload()
+    audience, schedule = card(page, "build_segment"), card(page, "schedule_send")
+    expect(audience).to_have_attribute("data-status", "succeeded", timeout=STEP_TIMEOUT_MS)
+    expect(audience.get_by_test_id("card-status")).to_have_text("Done")
+    expect(button(audience, "Approve")).to_have_count(0)
+    expect(schedule).to_have_attribute("data-revision", "2")
+    expect(schedule.get_by_test_id("card-status")).to_have_text("Done")
+    expect(card(page, "draft_copy")).to_have_attribute("data-status", "proposed")
+
+    # A new chat, then the thread again from the sidebar history: same state.
+    thread_path = page.url[page.url.index("/thread/") :]
+    page.goto(server.url + "/")
+    expect(page.get_by_text(STARTER, exact=True)).to_be_visible()
+    expect(page.get_by_test_id("action-card")).to_have_count(0)
+    page.locator(f'a[href="{thread_path}"]').click()
+    expect(card(page, "build_segment").get_by_test_id("card-status")).to_have_text("Done")
+    expect(card(page, "schedule_send")).to_have_attribute("data-revision", "2")
+    expect(card(page, "schedule_send").get_by_test_id("card-edits")).to_contain_text("admin")
+
+    with ledger(server.home) as baton:
+        plan_id = baton.get_action(str(audience.get_attribute("data-action-id"))).plan_id
+        views = {a.tool: a for a in baton.list_actions(plan_id=plan_id)}
+    assert views["build_segment"].status == "succeeded"
+    assert views["schedule_send"].status == "succeeded"
+    assert views["schedule_send"].revision == 2
+    assert views["schedule_send"].params["send_hour_local"] == 9
+
+
+def test_forged_decisions_are_refused_and_change_nothing(
+    open_tab: Callable[[str], Tab], server: Server
+) -> None:
+    mara = open_tab("mara")
+    audience = mara.start_winback()
+    action_id = audience.get_attribute("data-action-id")
+    assert action_id and audience.get_attribute("data-revision") == "1"
+    session = mara.session_id
+
+    def refused(tab: Tab, payload: dict[str, Any], *words: str) -> str:
+        status, body = tab.post_decision(payload)
+        assert status == 200 and body.get("success") is True, pretty(body)
+        response = body["response"]
+        assert response["ok"] is False, pretty(body)
+        message = str(response["message"])
+        assert message, pretty(body)
+        for word in words:
+            assert word in message.lower(), f"{word!r} not in {message!r}"
+        return message
+
+    refused(mara, decide_payload(session, "act_0000000000", 1, "approve"), "no action")
+    refused(mara, decide_payload(session, action_id, 99, "approve"), "stale")
+    refused(mara, decide_payload(session, action_id, 1, "execute"), "not understood")
+    refused(mara, decide_payload(session, action_id, 1, "reject"), "reason")
+
+    # A viewer, in another browser, approving the marketer's action with their own session.
+    val = open_tab("val")
+    refused(val, decide_payload(val.session_id, action_id, 1, "approve"), "viewer", "role")
+    # ... or with the marketer's session: Chainlit refuses a session that is not theirs.
+    status, body = val.post_decision(decide_payload(session, action_id, 1, "approve"))
+    assert status == 401, pretty(body)
+
+    # Mara is demoted to viewer while her card is open: the server checks the stored role.
+    demote = subprocess.run(
+        [*BATON_CLI, "users", "add", "mara", "--role", "viewer", "--password-stdin"],
+        input=USERS["mara"][1] + "\n",
+        env={**os.environ, "BATON_HOME": str(server.home)},
+        cwd=server.home.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert demote.returncode == 0, demote.stderr
+    button(audience, "Approve").click()
+    # The card says why, and shows the ledger's state: no buttons for a viewer.
+    expect(audience.get_by_test_id("card-message")).to_contain_text("mara is a viewer")
+    expect(audience).to_have_attribute("data-status", "proposed")
+    expect(audience).to_contain_text("Needs a marketer to decide")
+    expect(button(audience, "Approve")).to_have_count(0)
+    mara.page.reload()
+    audience = card(mara.page, "build_segment")
+    expect(audience).to_have_attribute("data-status", "proposed", timeout=STEP_TIMEOUT_MS)
+    expect(audience).to_contain_text("Needs a marketer to decide")
+    for name in ("Approve", "Edit", "Reject"):
+        expect(button(audience, name)).to_have_count(0)
+
+    with ledger(server.home) as baton:
+        action = baton.get_action(action_id)
+        siblings = baton.list_actions(plan_id=action.plan_id)
+    assert (action.status, action.revision) == ("proposed", 1)
+    assert action.decisions == [], pretty([d.model_dump() for d in action.decisions])
+    assert action.result is None
+    assert [a.action_id for a in siblings] == [action_id], "nothing downstream was proposed"
+
+
+def test_a_brief_with_html_is_shown_as_text(open_tab: Callable[[str], Tab]) -> None:
+    tab = open_tab("admin")
+    page = tab.page
+    tab.say(
+        '<img src="x" onerror="window.__pwned=1">Win back customers who have not bought '
+        "in 120 days <script>window.__pwned=2</script>"
+    )
+    expect(card(page, "build_segment")).to_have_attribute(
+        "data-status", "proposed", timeout=FIRST_CARD_TIMEOUT_MS
+    )
+    expect(page.get_by_text('<img src="x"', exact=False).first).to_be_visible()
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_reject_asks_for_a_reason(open_tab: Callable[[str], Tab], server: Server) -> None:
+    tab = open_tab("admin")
+    audience = tab.start_winback()
+    button(audience, "Reject").click()
+    reason_box = audience.get_by_test_id("reject-reason")
+    expect(reason_box).to_be_visible()
+    confirm = button(audience, "Reject with reason")
+    expect(confirm).to_be_disabled()
+    reason_box.fill("   ")
+    expect(confirm).to_be_disabled()
+    reason = "Too broad: exclude customers who bought in the last 120 days"
+    reason_box.fill(reason)
+    expect(confirm).to_be_enabled()
+    confirm.click()
+
+    expect(audience).to_have_attribute("data-status", "rejected")
+    expect(audience.get_by_test_id("card-status")).to_have_text("Rejected")
+    expect(audience.get_by_test_id("card-decision")).to_contain_text(
+        f"Rejected by admin: “{reason}”"
+    )
+    expect(reason_box).to_have_count(0)
+    expect(button(audience, "Approve")).to_have_count(0)
+    expect(assistant_message(tab.page, "Rejected · ")).to_contain_text(reason)
+
+    with ledger(server.home) as baton:
+        action = baton.get_action(str(audience.get_attribute("data-action-id")))
+    assert action.status == "rejected"
+    assert [(d.verdict, d.actor, d.reason) for d in action.decisions] == [
+        ("reject", "admin", reason)
+    ]
+
+
+def test_thumbs_down_with_a_comment_is_kept_as_feedback(
+    open_tab: Callable[[str], Tab], server: Server
+) -> None:
+    tab = open_tab("admin")
+    page = tab.page
+    tab.say("help")
+    reply = assistant_message(page, "plans a brief")
+    expect(reply).to_be_visible()
+    reply.hover()
+    thumbs_down = reply.locator(".negative-feedback-off")
+    expect(thumbs_down).to_be_enabled()
+    thumbs_down.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    comment = f"Too long, show the starters instead ({time.monotonic_ns()})"
+    dialog.locator("textarea").fill(comment)
+    dialog.locator("#submit-feedback").click()
+    expect(dialog).to_have_count(0)
+    expect(reply.locator(".negative-feedback-on")).to_be_visible()
+
+    rows = wait_for_feedback(server.home, comment)
+    assert len(rows) == 1, rows
+    assert (rows[0].actor, rows[0].value) == ("admin", -1)
+    assert rows[0].message_id and rows[0].thread_id
+
+
+def test_the_server_logged_no_errors(server: Server) -> None:
+    """Runs last: nothing the browser did made the server log a traceback or an error."""
+    log = server.process.log()
+    assert "Traceback" not in log and " - ERROR - " not in log, log
