@@ -85,6 +85,32 @@ class BrandProfile(SQLModel, table=True):
     competitors: list[str] = _json([])
 
 
+class ConsentChange(SQLModel, table=True):
+    """One change of a contact's consent on one channel: when it happened and where it came from."""
+
+    __table_args__ = (Index("ix_consent_contact_channel", "contact_id", "channel", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    channel: str
+    granted: bool
+    at: datetime
+    source: str
+    """Where the change came from: "demo", "import:contacts.csv", "unsubscribe event"..."""
+
+
+class Note(SQLModel, table=True):
+    """Free text the research specialist can search: competitor notes, briefs, research."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = "research"
+    """competitor, brief, research or other."""
+    title: str
+    body: str
+    created_at: datetime
+    source: str = ""
+
+
 class Meta(SQLModel, table=True):
     """Key/value facts about the data directory (schema version, demo seed, switches)."""
 

@@ -16,8 +16,35 @@ def _initial(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
 
 
+def _consent_history_and_notes(engine: Engine) -> None:
+    """Consent changes and notes (new tables), and full-text search over notes (SQLite FTS5)."""
+    SQLModel.metadata.create_all(engine)
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as conn:
+        for statement in NOTE_FTS:
+            conn.exec_driver_sql(statement)
+
+
+NOTE_FTS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS note_fts USING fts5("
+    "title, body, content='note', content_rowid='id', tokenize='porter unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS note_ai AFTER INSERT ON note BEGIN "
+    "INSERT INTO note_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+    "CREATE TRIGGER IF NOT EXISTS note_ad AFTER DELETE ON note BEGIN "
+    "INSERT INTO note_fts(note_fts, rowid, title, body) VALUES "
+    "('delete', old.id, old.title, old.body); END",
+    "CREATE TRIGGER IF NOT EXISTS note_au AFTER UPDATE ON note BEGIN "
+    "INSERT INTO note_fts(note_fts, rowid, title, body) VALUES "
+    "('delete', old.id, old.title, old.body); "
+    "INSERT INTO note_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+)
+"""External-content FTS5 index over `note`, kept in step by triggers."""
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
+    ("0002_consent_history_and_notes", _consent_history_and_notes),
 ]
 
 
