@@ -74,15 +74,3 @@ def initialise(
                 session, contacts=demo_contacts, seed=DEMO_SEED, today=today or now.date()
             )
     return engine, FirstRun(admin_password=password, demo=demo)
-
-
-def regenerate_demo(
-    engine: Engine, *, contacts: int, seed: int, today: date | None = None
-) -> DemoStats:
-    """Replace the workspace data with a freshly generated demo workspace."""
-    if contacts < 1 or contacts > 5_000_000:
-        raise ValueError("--contacts must be between 1 and 5,000,000.")
-    with write_session(engine) as session:
-        return generate_demo_workspace(
-            session, contacts=contacts, seed=seed, today=today or datetime.now(UTC).date()
-        )

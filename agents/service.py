@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
+from tools.importer import ImportReport
 
-from agents import accounts, lifecycle, orchestrator
+from agents import accounts, lifecycle, orchestrator, workspace
 from agents.bootstrap import DEMO_CONTACTS, FirstRun, initialise
 from agents.explain import Explanation, explain, resolve_action
 from agents.lifecycle import Actor, DecisionError
@@ -20,6 +22,7 @@ from db.audit import append_audit
 from db.engine import read_session, write_session
 from db.models import Action, Feedback, Meta, Plan, Step
 from db.settings import Settings
+from tools.demo_data import DemoStats
 
 MAX_BRIEF_CHARS = 4000
 Verdict = Literal["approve", "edit", "reject"]
@@ -285,6 +288,38 @@ class Baton:
     def feedback(self) -> list[Feedback]:
         with read_session(self.engine) as session:
             return list(session.exec(select(Feedback).order_by(col(Feedback.id))))
+
+    # --- workspace data -------------------------------------------------------------------
+
+    def import_csv(
+        self,
+        kind: workspace.ImportKind | None,
+        path: Path,
+        *,
+        actor: str,
+        progress: workspace.Progress | None = None,
+    ) -> ImportReport:
+        """Import a CSV (kind detected from its header when None); all or nothing."""
+        who = accounts.actor_for(self.engine, actor)
+        return workspace.import_file(
+            self.engine,
+            kind=kind or workspace.detect_kind(path),
+            path=path,
+            actor=who,
+            progress=progress,
+        )
+
+    def regenerate_demo(
+        self, *, contacts: int, seed: int, actor: str, replace_imported: bool = False
+    ) -> DemoStats:
+        who = accounts.actor_for(self.engine, actor)
+        return workspace.regenerate_demo(
+            self.engine,
+            contacts=contacts,
+            seed=seed,
+            actor=who,
+            replace_imported=replace_imported,
+        )
 
     def set_kill_switch(self, *, on: bool, actor: str) -> int:
         """Engage or release the kill switch; engaging cancels approved actions not yet started."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import chainlit as cl
 from chainlit.types import Feedback, ThreadDict
 from pydantic import ValidationError
+from tools.importer import ImportRefused
 
 from agents.lifecycle import DecisionError
 from agents.policy import PolicyError
@@ -222,10 +224,43 @@ async def _why(question: str, action_id: str | None = None) -> None:
     await cl.Message(content=explanation.to_markdown(), author="Baton").send()
 
 
+async def _import_upload(element: Any) -> None:
+    """Import an uploaded CSV; a refusal lists the rows to fix and changes nothing."""
+    name = str(getattr(element, "name", "") or "file")
+    path = getattr(element, "path", None)
+    if not path or not name.lower().endswith(".csv"):
+        await cl.Message(content=f"**Not imported:** {name} is not a .csv file.").send()
+        return
+    user, _ = _user()
+    async with cl.Step(name=f"Import {name}", type="tool") as step:
+        try:
+            report = await call(BATON.import_csv, None, Path(path), actor=user)
+        except (*REFUSALS, ImportRefused) as exc:
+            first, *rows = str(exc).splitlines()
+            step.output = first
+            details = "\n".join(f"- {r.strip()}" for r in rows if r.strip())
+            await cl.Message(content=f"**Not imported:** {first}\n\n{details}".strip()).send()
+            return
+        step.output = f"{report.rows:,} rows"
+    replaced = (
+        " The generated demo data was removed: real and demo records never mix."
+        if report.replaced_demo
+        else ""
+    )
+    await cl.Message(
+        content=f"**Imported {name}** as {report.kind}: {report.rows:,} rows, "
+        f"{report.inserted:,} new, {report.updated:,} updated.{replaced}"
+    ).send()
+
+
 @cl.on_message
 async def _on_message(message: cl.Message) -> None:
     text = message.content.strip()
     try:
+        for element in message.elements or []:
+            await _import_upload(element)
+        if not text:
+            return
         if text.lower() in ("help", "/help", "?"):
             await cl.Message(content=HELP).send()
         elif WHY.match(text):

@@ -8,9 +8,11 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from tools.importer import ImportRefused
 
 from agents.bootstrap import FirstRun
 from agents.lifecycle import DecisionError
@@ -161,13 +163,38 @@ def cmd_why(args: argparse.Namespace) -> None:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> None:
-    from agents.bootstrap import regenerate_demo
-
     baton = open_baton()
-    stats = regenerate_demo(baton.engine, contacts=args.contacts, seed=args.seed)
+    stats = baton.regenerate_demo(
+        contacts=args.contacts,
+        seed=args.seed,
+        actor=args.as_user,
+        replace_imported=args.replace_imported_data,
+    )
     print(
         f"Demo workspace: {stats.contacts:,} contacts, {stats.events:,} events, "
         f"{stats.spend_rows:,} spend rows (seed {args.seed})."
+    )
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    baton = open_baton()
+
+    def progress(done: int, total: int) -> None:
+        of = f" of {total:,}" if total else ""
+        _notice(f"  {done:,}{of} rows read")
+
+    report = baton.import_csv(args.kind, Path(args.file), actor=args.as_user, progress=progress)
+    if args.json:
+        _print_json(report.model_dump(mode="json"))
+        return
+    if report.replaced_demo:
+        print("The generated demo data was removed: real and demo records never mix.")
+    print(
+        f"Imported {report.file}: {report.rows:,} rows, {report.inserted:,} new, "
+        f"{report.updated:,} updated"
+        + (f", {report.duplicates_merged:,} duplicates merged" if report.duplicates_merged else "")
+        + (f", {report.consent_changes:,} consent changes" if report.consent_changes else "")
+        + "."
     )
 
 
@@ -273,12 +300,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="(re)generate the demo workspace")
     demo.add_argument("--contacts", type=int, default=20_000)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--replace-imported-data",
+        action="store_true",
+        help="allow replacing imported (real) data with generated demo data",
+    )
+    demo.add_argument("--as", dest="as_user", default="admin", metavar="USER")
     demo.set_defaults(func=cmd_demo_data)
 
     kill = sub.add_parser("kill-switch", help="pause all execution at once (or release it)")
     kill.add_argument("state", choices=["on", "off", "status"])
     kill.add_argument("--as", dest="as_user", default="admin", metavar="USER")
     kill.set_defaults(func=cmd_kill_switch)
+
+    imp = sub.add_parser("import", help="load real data from a CSV file (all or nothing)")
+    imp.add_argument("kind", choices=["contacts", "events", "spend"])
+    imp.add_argument("file")
+    imp.add_argument("--as", dest="as_user", default="admin", metavar="USER")
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(func=cmd_import)
 
     users = sub.add_parser("users", help="manage logins")
     users_sub = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")
@@ -294,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (CliError, DecisionError, PolicyError) as exc:
+    except (CliError, DecisionError, PolicyError, ImportRefused) as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:

@@ -11,12 +11,15 @@ from agents.policy import default_policy_text, needs_approval, parse_policy
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_chainlit_renders_no_raw_html_and_accepts_no_arbitrary_uploads() -> None:
+def test_chainlit_renders_no_raw_html_and_accepts_only_csv_uploads() -> None:
     config = tomllib.loads((ROOT / ".chainlit" / "config.toml").read_text())
     assert config["features"]["unsafe_allow_html"] is False
     assert config["features"]["edit_message"] is False
     uploads = config["features"]["spontaneous_file_upload"]
-    assert uploads["enabled"] is False and uploads["accept"] == ["text/csv"]
+    # Only CSV uploads (the data import), whatever MIME type a browser gives a .csv.
+    assert set(uploads["accept"]) <= {"text/csv", "application/vnd.ms-excel"}
+    assert all(exts == [".csv"] for exts in uploads["accept"].values())
+    assert uploads["max_files"] == 1 and uploads["max_size_mb"] <= 100
     assert "*" not in config["project"]["allow_origins"]
     assert config["project"]["user_session_timeout"] <= 8 * 3600
 
