@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,7 +13,6 @@ from typing import Any, TypeVar
 import chainlit as cl
 from chainlit.types import Feedback, ThreadDict
 from pydantic import ValidationError
-from tools.importer import ImportRefused
 
 from agents.lifecycle import DecisionError
 from agents.policy import PolicyError
@@ -20,6 +21,7 @@ from agents.views import ActionView, PlanView
 from app.cards import card_props, result_summary
 from app.datalayer import SQLiteDataLayer
 from db.settings import Settings
+from tools.importer import ImportRefused
 
 T = TypeVar("T")
 SETTINGS = Settings.from_env()
@@ -232,15 +234,22 @@ async def _import_upload(element: Any) -> None:
         await cl.Message(content=f"**Not imported:** {name} is not a .csv file.").send()
         return
     user, _ = _user()
-    async with cl.Step(name=f"Import {name}", type="tool") as step:
+    # Chainlit stores uploads under a random name; messages should name the user's file.
+    safe = re.sub(r"[^\w.\- ]", "_", Path(name).name)[:120] or "upload.csv"
+    folder = Path(tempfile.mkdtemp(prefix="baton-upload-"))
+    named = folder / safe
+    async with cl.Step(name=f"Import {safe}", type="tool") as step:
         try:
-            report = await call(BATON.import_csv, None, Path(path), actor=user)
+            await call(shutil.copyfile, path, named)
+            report = await call(BATON.import_csv, None, named, actor=user)
         except (*REFUSALS, ImportRefused) as exc:
             first, *rows = str(exc).splitlines()
             step.output = first
             details = "\n".join(f"- {r.strip()}" for r in rows if r.strip())
             await cl.Message(content=f"**Not imported:** {first}\n\n{details}".strip()).send()
             return
+        finally:
+            await call(shutil.rmtree, folder, True)
         step.output = f"{report.rows:,} rows"
     replaced = (
         " The generated demo data was removed: real and demo records never mix."
@@ -248,7 +257,7 @@ async def _import_upload(element: Any) -> None:
         else ""
     )
     await cl.Message(
-        content=f"**Imported {name}** as {report.kind}: {report.rows:,} rows, "
+        content=f"**Imported {safe}** as {report.kind}: {report.rows:,} rows, "
         f"{report.inserted:,} new, {report.updated:,} updated.{replaced}"
     ).send()
 

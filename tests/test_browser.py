@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from agents.workspace import workspace_source
 from tests.browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -499,6 +500,45 @@ def test_thumbs_down_with_a_comment_is_kept_as_feedback(
     assert len(rows) == 1, rows
     assert (rows[0].actor, rows[0].value) == ("admin", -1)
     assert rows[0].message_id and rows[0].thread_id
+
+
+def _upload(page: Page, path: Path) -> None:
+    page.locator("input[type=file]").first.set_input_files(str(path))
+    expect(page.get_by_text(path.name).first).to_be_visible()
+    submit = page.locator("#chat-submit")
+    expect(submit).to_be_enabled(timeout=STEP_TIMEOUT_MS)
+    submit.click()
+
+
+def test_a_csv_dropped_in_the_chat_is_imported_or_refused_whole(
+    open_tab: Callable[[str], Tab], server: Server, tmp_path: Path
+) -> None:
+    """Runs after the other journeys: a successful import replaces the demo workspace."""
+    page = open_tab("admin").page
+    header = "email,first_name,created_at,email_consent\n"
+    bad = tmp_path / "bad_contacts.csv"
+    bad.write_text(
+        header
+        + "".join(
+            f"p{i}@example.com,P,{'2026-13-01' if i == 5 else '2025-01-01'},true\n"
+            for i in range(9)
+        )
+    )
+    with ledger(server.home) as baton:
+        before = len(baton.list_actions())
+    _upload(page, bad)
+    refusal = assistant_message(page, "Not imported")
+    expect(refusal).to_contain_text("bad_contacts.csv was not imported", timeout=STEP_TIMEOUT_MS)
+    expect(refusal).to_contain_text("Row 7, column created_at")
+    good = tmp_path / "contacts.csv"
+    good.write_text(header + "".join(f"p{i}@example.com,P,2025-01-01,true\n" for i in range(9)))
+    _upload(page, good)
+    imported = assistant_message(page, "Imported contacts.csv")
+    expect(imported).to_contain_text("9 rows", timeout=STEP_TIMEOUT_MS)
+    expect(imported).to_contain_text("demo data was removed")
+    with ledger(server.home) as baton:
+        assert len(baton.list_actions()) == before
+        assert workspace_source(baton.engine) == "import"
 
 
 def test_the_server_logged_no_errors(server: Server) -> None:
