@@ -9,7 +9,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
-from tools.importer import ImportReport
 
 from agents import accounts, lifecycle, orchestrator, workspace
 from agents.bootstrap import DEMO_CONTACTS, FirstRun, initialise
@@ -23,6 +22,7 @@ from db.engine import read_session, write_session
 from db.models import Action, Feedback, Meta, Plan, Step
 from db.settings import Settings
 from tools.demo_data import DemoStats
+from tools.importer import ImportReport
 
 MAX_BRIEF_CHARS = 4000
 Verdict = Literal["approve", "edit", "reject"]
@@ -310,7 +310,13 @@ class Baton:
         )
 
     def regenerate_demo(
-        self, *, contacts: int, seed: int, actor: str, replace_imported: bool = False
+        self,
+        *,
+        contacts: int,
+        seed: int,
+        actor: str,
+        replace_imported: bool = False,
+        target_events: int | None = None,
     ) -> DemoStats:
         who = accounts.actor_for(self.engine, actor)
         return workspace.regenerate_demo(
@@ -319,6 +325,7 @@ class Baton:
             seed=seed,
             actor=who,
             replace_imported=replace_imported,
+            target_events=target_events,
         )
 
     def set_kill_switch(self, *, on: bool, actor: str) -> int:

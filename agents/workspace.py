@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Literal
 
 from sqlalchemy.engine import Engine
-from tools.importer import ImportReport, import_csv
 
 from agents.lifecycle import Actor, DecisionError
 from agents.policy import role_rank
@@ -17,6 +16,7 @@ from db.audit import append_audit
 from db.engine import read_session, write_session
 from db.models import Meta
 from tools.demo_data import DemoStats, generate_demo_workspace
+from tools.importer import ImportReport, import_csv
 
 ImportKind = Literal["contacts", "events", "spend"]
 Progress = Callable[[int, int], None]
@@ -89,6 +89,7 @@ def regenerate_demo(
     seed: int,
     actor: Actor,
     replace_imported: bool = False,
+    target_events: int | None = None,
     today: date | None = None,
 ) -> DemoStats:
     """Replace the workspace with a generated demo; imported data only when asked to."""
@@ -107,7 +108,11 @@ def regenerate_demo(
     now = datetime.now(UTC)
     with write_session(engine) as session:
         stats = generate_demo_workspace(
-            session, contacts=contacts, seed=seed, today=today or now.date()
+            session,
+            contacts=contacts,
+            seed=seed,
+            today=today or now.date(),
+            target_events=target_events,
         )
         append_audit(
             session,
@@ -116,6 +121,6 @@ def regenerate_demo(
             kind="workspace.demo_generated",
             entity="workspace",
             entity_id="demo",
-            data={"contacts": contacts, "seed": seed},
+            data={"contacts": contacts, "seed": seed, "target_events": target_events},
         )
     return stats

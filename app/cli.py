@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from tools.importer import ImportRefused
 
 from agents.bootstrap import FirstRun
 from agents.lifecycle import DecisionError
 from agents.policy import ROLES, PolicyError
 from agents.service import Baton, DecisionRequest
 from db.settings import Settings
+from tools.importer import ImportRefused
 
 
 class CliError(Exception):
@@ -169,6 +169,7 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
         seed=args.seed,
         actor=args.as_user,
         replace_imported=args.replace_imported_data,
+        target_events=args.events,
     )
     print(
         f"Demo workspace: {stats.contacts:,} contacts, {stats.events:,} events, "
@@ -300,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="(re)generate the demo workspace")
     demo.add_argument("--contacts", type=int, default=20_000)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--events", type=int, help="about how many events to generate (default: ~22 per contact)"
+    )
     demo.add_argument(
         "--replace-imported-data",
         action="store_true",

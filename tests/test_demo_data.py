@@ -14,11 +14,12 @@ from sqlmodel import Session
 
 from db.engine import read_session, write_session
 from db.models import Delivery, Meta
+from db.workspace import workspace_version
 from tests.fixtures_workspace import NOW, TODAY, add_action, new_engine
 from tools.audience import SegmentRules, build_segment
 from tools.channel import best_send_time
 from tools.creative import BrandSnapshot
-from tools.demo_data import DemoStats, generate_demo_workspace
+from tools.demo_data import REPEAT_SENDS, DemoStats, generate_demo_workspace
 from tools.performance import channel_cost_per_conversion
 from tools.research import period_trends
 
@@ -74,6 +75,58 @@ def test_counts_brand_and_meta(demo: tuple[Engine, DemoStats], session: Session)
     assert "act now" in brand.banned_phrases and brand.required_disclaimers
     assert session.get(Meta, "workspace_source").value == "demo"  # type: ignore[union-attr]
     assert session.get(Meta, "demo_seed").value == "7"  # type: ignore[union-attr]
+    assert workspace_version(session)  # derived rollups see that the data changed
+
+
+def test_indexes_are_rebuilt_after_the_bulk_insert(session: Session) -> None:
+    rows = session.connection().execute(
+        text(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN "
+            "('event', 'contact')"
+        )
+    )
+    names = {row[0] for row in rows}
+    assert {"ix_event_kind_time", "ix_event_contact_kind_time"} <= names
+    assert "ix_contact_last_purchase_at" in names
+    assert scalar(session, "PRAGMA integrity_check") == "ok"
+
+
+def test_planted_facts_match_the_rows(demo: tuple[Engine, DemoStats], session: Session) -> None:
+    _, stats = demo
+    for variant in ("A", "B"):
+        for event, expected in (("send", stats.ab_test_sends), ("click", stats.ab_test_clicks)):
+            count = scalar(
+                session,
+                "SELECT count(*) FROM event WHERE campaign = :c AND variant = :v AND event = :e",
+                c=stats.ab_test_campaign,
+                v=variant,
+                e=event,
+            )
+            assert count == expected[variant]
+    # Each member of a repeated creative's cohort gets it at most once a week.
+    for campaign in (stats.fatiguing_campaign, stats.steady_campaign):
+        most = scalar(
+            session,
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM event WHERE campaign = :c "
+            "AND event = 'send' GROUP BY contact_id)",
+            c=campaign,
+        )
+        assert most == stats.repeat_sends == REPEAT_SENDS
+    spike = scalar(
+        session,
+        "SELECT spend FROM spend WHERE date = :d AND channel = :ch",
+        d=stats.anomaly_date.isoformat(),
+        ch=stats.anomaly_channel,
+    )
+    week_before = scalar(
+        session,
+        "SELECT avg(spend) FROM spend WHERE date >= :s AND date < :d AND channel = :ch",
+        s=(stats.anomaly_date - timedelta(days=7)).isoformat(),
+        d=stats.anomaly_date.isoformat(),
+        ch=stats.anomaly_channel,
+    )
+    assert 3 < spike / week_before < 5.5  # type: ignore[operator]
+    assert stats.anomaly_metric == "spend" and stats.anomaly_factor == 4.0
 
 
 def test_events_fall_in_the_year_before_today(session: Session) -> None:
@@ -198,3 +251,42 @@ def test_same_seed_same_data_and_regeneration_replaces(tmp_path: Path) -> None:
         assert scalar(s, "SELECT count(*) FROM contact") == again.contacts == 300
     for e in engines:
         e.dispose()
+
+
+@pytest.mark.parametrize("per_contact", [10, 30])
+def test_target_events_scales_the_cadence(tmp_path: Path, per_contact: int) -> None:
+    engine = new_engine(tmp_path)
+    contacts = 2_000
+    target = per_contact * contacts
+    with write_session(engine) as s:
+        stats = generate_demo_workspace(
+            s, contacts=contacts, seed=5, today=TODAY, target_events=target
+        )
+    assert abs(stats.events - target) <= 0.15 * target
+    assert stats.target_events == target
+    assert (stats.cadence < 1) if per_contact < 22 else (stats.cadence > 1)
+    with read_session(engine) as s:
+        assert scalar(s, "SELECT count(*) FROM event") == stats.events
+    engine.dispose()
+
+
+def test_target_events_out_of_reach_is_refused(tmp_path: Path) -> None:
+    engine = new_engine(tmp_path)
+    with write_session(engine) as s:
+        with pytest.raises(ValueError, match="per contact"):
+            generate_demo_workspace(s, contacts=100, seed=5, today=TODAY, target_events=100)
+        with pytest.raises(ValueError, match="at least one contact"):
+            generate_demo_workspace(s, contacts=0, seed=5, today=TODAY, target_events=10)
+    engine.dispose()
+
+
+def test_same_seed_and_target_give_the_same_data(tmp_path: Path) -> None:
+    digests = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        engine = new_engine(tmp_path / folder)
+        with write_session(engine) as s:
+            generate_demo_workspace(s, contacts=300, seed=3, today=TODAY, target_events=3_600)
+        digests.append(digest(engine))
+        engine.dispose()
+    assert digests[0] == digests[1]
