@@ -18,6 +18,7 @@ from db.models import Contact, Meta, User
 from db.schema import migrate
 from db.settings import Settings
 from tools.demo_data import DemoStats, generate_demo_workspace
+from tools.rollups import refresh_rollups
 
 DEMO_CONTACTS = 20_000
 DEMO_SEED = 7
@@ -73,4 +74,6 @@ def initialise(
             demo = generate_demo_workspace(
                 session, contacts=demo_contacts, seed=DEMO_SEED, today=today or now.date()
             )
+            # Build the derived tables now, not on the first card's tool call.
+            refresh_rollups(session)
     return engine, FirstRun(admin_password=password, demo=demo)

@@ -17,6 +17,7 @@ from db.engine import read_session, write_session
 from db.models import Meta
 from tools.demo_data import DemoStats, generate_demo_workspace
 from tools.importer import ImportReport, import_csv
+from tools.rollups import refresh_rollups
 
 ImportKind = Literal["contacts", "events", "spend"]
 Progress = Callable[[int, int], None]
@@ -70,6 +71,7 @@ def import_file(
     now = datetime.now(UTC)
     with write_session(engine) as session:
         report = import_csv(session, kind, path, now=now, progress=progress)
+        refresh_rollups(session)  # in the same transaction: readers never see stale rollups
         append_audit(
             session,
             at=now,
@@ -114,6 +116,7 @@ def regenerate_demo(
             today=today or now.date(),
             target_events=target_events,
         )
+        refresh_rollups(session)
         append_audit(
             session,
             at=now,

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from db.models import Meta
+from db.rollups import create_rollup_tables
 
 Migration = Callable[[Engine], None]
 
@@ -45,6 +46,7 @@ NOTE_FTS = (
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
     ("0002_consent_history_and_notes", _consent_history_and_notes),
+    ("0003_rollups", create_rollup_tables),
 ]
 
 

@@ -1,17 +1,25 @@
-"""Builders for small, hand-made workspaces on a real SQLite file (used by the tool tests)."""
+"""Builders for small, hand-made workspaces on a real SQLite file (used by the tool tests).
+
+Write through `workspace_writer`: like Baton's own writers it bumps the workspace
+version, so the rollups the tools read are rebuilt.
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
-from db.engine import make_engine
+from db.engine import make_engine, write_session
 from db.models import Action, Contact, Event, Plan, Spend, Step
+from db.schema import migrate
+from db.workspace import touch_workspace
 
 TODAY = date(2026, 11, 21)
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -20,10 +28,18 @@ _serial = itertools.count(1)
 
 
 def new_engine(tmp_path: Path) -> Engine:
-    """A fresh SQLite database with every table, in the test's temp folder."""
+    """A fresh, migrated SQLite database in the test's temp folder."""
     engine = make_engine(f"sqlite:///{tmp_path / 'workspace.db'}")
-    SQLModel.metadata.create_all(engine)
+    migrate(engine)
     return engine
+
+
+@contextmanager
+def workspace_writer(engine: Engine) -> Iterator[Session]:
+    """A write session that bumps the workspace version before it commits."""
+    with write_session(engine) as session:
+        yield session
+        touch_workspace(session)
 
 
 def add_contact(session: Session, **fields: Any) -> int:

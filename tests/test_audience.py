@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from db.engine import read_session, write_session
-from tests.fixtures_workspace import NOW, add_contact, add_event, new_engine
+from db.engine import read_session
+from tests.fixtures_workspace import NOW, add_contact, add_event, new_engine, workspace_writer
 from tools.audience import SegmentRules, build_segment, describe_rules, segment_contact_ids
 
 LAPSED = NOW - timedelta(days=120)
@@ -23,7 +23,7 @@ def people(tmp_path: Path) -> Iterator[tuple[Session, dict[str, int]]]:
     """One lapsed customer per suppression reason, three included ones, and two non-matches."""
     engine = new_engine(tmp_path)
     buyer = {"orders": 2, "lifetime_value": 180.0, "last_purchase_at": LAPSED}
-    with write_session(engine) as s:
+    with workspace_writer(engine) as s:
         ids = {
             "unsubscribed": add_contact(s, unsubscribed=True, sms_consent=True, **buyer),
             "bounced": add_contact(s, bounced=True, **buyer),

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from db.engine import read_session, write_session
-from tests.fixtures_workspace import NOW, add_contact, add_event, new_engine
+from db.engine import read_session
+from tests.fixtures_workspace import NOW, add_contact, add_event, new_engine, workspace_writer
 from tools.channel import best_send_time, next_send_date
 
 
@@ -23,7 +23,7 @@ def history(tmp_path: Path) -> Iterator[tuple[Session, dict[str, int]]]:
     Berlin: Thursday 09:00 local (07:00 UTC in July), never opened.
     """
     engine = new_engine(tmp_path)
-    with write_session(engine) as s:
+    with workspace_writer(engine) as s:
         ny = add_contact(s, timezone="America/New_York")
         berlin = add_contact(s, timezone="Europe/Berlin", region="Europe")
         tuesdays = [

@@ -11,8 +11,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session
 
-from db.engine import read_session, write_session
-from tests.fixtures_workspace import add_contact, add_event, add_spend, new_engine
+from db.engine import read_session
+from tests.fixtures_workspace import add_contact, add_event, add_spend, new_engine, workspace_writer
 from tools.performance import (
     PacingResult,
     allocate_budget,
@@ -32,7 +32,7 @@ def at(day: int, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
 def week(tmp_path: Path) -> Iterator[Session]:
     """One week of email, SMS and search activity, plus rows just outside the week."""
     engine = new_engine(tmp_path)
-    with write_session(engine) as s:
+    with workspace_writer(engine) as s:
         a, b = add_contact(s), add_contact(s, sms_consent=True)
         for contact in (a, b):
             add_event(s, contact, "send", at(2))
@@ -103,7 +103,7 @@ def test_cost_per_conversion_is_none_without_conversions(week: Session) -> None:
 def month(tmp_path: Path) -> Iterator[Session]:
     """A month-long budget: 100 a day on search and 20 on social so far, and a big today."""
     engine = new_engine(tmp_path)
-    with write_session(engine) as s:
+    with workspace_writer(engine) as s:
         for day in range(1, 11):
             add_spend(s, date(2026, 11, day), "search", 100.0)
             add_spend(s, date(2026, 11, day), "social", 20.0)

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
+from tools.rollups import rollup_connection, rollup_state
+
 MessagingChannel = Literal["email", "sms", "push"]
 SUPPRESSION_REASONS = ("unsubscribed", "bounced", "no_consent", "frequency_cap")
 FREQUENCY_WINDOW_DAYS = 7
@@ -69,17 +71,19 @@ class SegmentResult(BaseModel):
 
 def build_segment(session: Session, rules: SegmentRules, *, now: datetime) -> SegmentResult:
     """Count the contacts matching the rules and apply suppression, in one SQL query."""
-    sql, params = _classified(rules, now)
-    query = text(
-        f"{sql} SELECT reason, count(*) AS n, sum(can_email) AS email, sum(can_sms) AS sms, "
-        "sum(can_push) AS push FROM classified GROUP BY reason"
-    )
-    if rules.regions is not None:
-        query = query.bindparams(bindparam("regions", expanding=True))
     suppressed = dict.fromkeys(SUPPRESSION_REASONS, 0)
     by_channel = dict.fromkeys(rules.channels, 0)
     size = 0
-    for reason, count, email, sms, push in session.connection().execute(query, params):
+    with rollup_connection(session) as conn:
+        sql, params = _classified(rules, now, recent_from=rollup_state(conn).recent_from)
+        query = text(
+            f"{sql} SELECT reason, count(*) AS n, sum(can_email) AS email, sum(can_sms) AS sms, "
+            "sum(can_push) AS push FROM classified GROUP BY reason"
+        )
+        if rules.regions is not None:
+            query = query.bindparams(bindparam("regions", expanding=True))
+        counts = conn.execute(query, params).all()
+    for reason, count, email, sms, push in counts:
         if reason == "included":
             size = count
             reachable = {"email": email, "sms": sms, "push": push}
@@ -96,11 +100,12 @@ def build_segment(session: Session, rules: SegmentRules, *, now: datetime) -> Se
 
 def segment_contact_ids(session: Session, rules: SegmentRules, *, now: datetime) -> list[int]:
     """Ids of the contacts a segment includes after suppression, ascending."""
-    sql, params = _classified(rules, now)
-    query = text(f"{sql} SELECT id FROM classified WHERE reason = 'included' ORDER BY id")
-    if rules.regions is not None:
-        query = query.bindparams(bindparam("regions", expanding=True))
-    return [row[0] for row in session.connection().execute(query, params)]
+    with rollup_connection(session) as conn:
+        sql, params = _classified(rules, now, recent_from=rollup_state(conn).recent_from)
+        query = text(f"{sql} SELECT id FROM classified WHERE reason = 'included' ORDER BY id")
+        if rules.regions is not None:
+            query = query.bindparams(bindparam("regions", expanding=True))
+        return [row[0] for row in conn.execute(query, params)]
 
 
 def describe_rules(rules: SegmentRules) -> str:
@@ -153,11 +158,19 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _classified(rules: SegmentRules, now: datetime) -> tuple[str, dict[str, Any]]:
-    """A WITH clause defining `classified`: every matching contact with its reason and reach."""
+def _classified(
+    rules: SegmentRules, now: datetime, *, recent_from: str | None
+) -> tuple[str, dict[str, Any]]:
+    """A WITH clause defining `classified`: every matching contact with its reason and reach.
+
+    `recent_from` is the day from which the recent-sends rollup holds every send: when
+    the cap window starts on or after it, the capped contacts come from one ordered scan
+    of that small table; otherwise each candidate's sends are counted in the events.
+    """
+    cap_start = _utc_text(now - timedelta(days=FREQUENCY_WINDOW_DAYS))
     params: dict[str, Any] = {
         "now": _utc_text(now),
-        "cap_start": _utc_text(now - timedelta(days=FREQUENCY_WINDOW_DAYS)),
+        "cap_start": cap_start,
         "cap": rules.frequency_cap,
         "want_email": "email" in rules.channels,
         "want_sms": "sms" in rules.channels,
@@ -191,10 +204,26 @@ def _classified(rules: SegmentRules, now: datetime) -> tuple[str, dict[str, Any]
             "AND g.occurred_at < :now)"
         )
         params["engaged_after"] = _utc_text(now - timedelta(days=rules.engaged_within_days))
+    if recent_from is not None and cap_start >= recent_from:
+        capped_cte = """
+    capped AS MATERIALIZED (
+        SELECT contact_id FROM rollup_recent_send
+        WHERE occurred_at >= :cap_start AND occurred_at < :now
+        GROUP BY contact_id HAVING count(*) >= :cap
+    ),"""
+        is_capped = "id IN capped"
+    else:
+        capped_cte = ""
+        is_capped = (
+            "(SELECT count(*) FROM event s WHERE s.contact_id = matched.id "
+            "AND s.event = 'send' AND s.occurred_at >= :cap_start "
+            "AND s.occurred_at < :now) >= :cap"
+        )
     # The CASE order is the suppression order; SQLite evaluates it lazily, so the
-    # frequency count only runs for contacts that would otherwise be included.
+    # frequency check only runs for contacts that would otherwise be included.
     sql = f"""
-    WITH matched AS (
+    WITH {capped_cte}
+    matched AS (
         SELECT c.id, c.unsubscribed, c.bounced, c.email_consent,
             CASE WHEN :want_email AND c.email_consent AND NOT c.bounced THEN 1 ELSE 0 END
                 AS can_email,
@@ -210,9 +239,7 @@ def _classified(rules: SegmentRules, now: datetime) -> tuple[str, dict[str, Any]
                 WHEN can_email + can_sms + can_push = 0 THEN
                     CASE WHEN bounced AND :want_email AND email_consent
                         THEN 'bounced' ELSE 'no_consent' END
-                WHEN (SELECT count(*) FROM event s WHERE s.contact_id = matched.id
-                      AND s.event = 'send' AND s.occurred_at >= :cap_start
-                      AND s.occurred_at < :now) >= :cap THEN 'frequency_cap'
+                WHEN {is_capped} THEN 'frequency_cap'
                 ELSE 'included'
             END AS reason
         FROM matched

@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
+from tools.rollups import rollup_connection
+
 CHANNEL_ORDER = ("email", "sms", "push", "social", "search", "display", "direct_mail", "web")
 
 
@@ -85,30 +87,31 @@ class Allocation(BaseModel):
 
 
 def kpi_summary(session: Session, *, start: date, end: date) -> KpiSummary:
-    """Sends, opens, clicks, conversions, revenue and spend per channel for start..end."""
+    """Sends, opens, clicks, conversions, revenue and spend per channel for start..end.
+
+    Events come from the daily KPI rollup, whose days are the UTC days of `occurred_at`.
+    """
     if end < start:
         raise ValueError("end is before start")
-    conn = session.connection()
-    events = conn.execute(
-        text(
-            "SELECT channel, "
-            "sum(event = 'send') AS sends, sum(event = 'open') AS opens, "
-            "sum(event = 'click') AS clicks, sum(event = 'purchase') AS conversions, "
-            "sum(CASE WHEN event = 'purchase' THEN revenue ELSE 0 END) AS revenue "
-            "FROM event WHERE occurred_at >= :start AND occurred_at < :stop "
-            "AND event IN ('send', 'open', 'click', 'purchase') GROUP BY channel"
-        ),
-        {"start": start.isoformat(), "stop": (end + timedelta(days=1)).isoformat()},
-    ).all()
-    spend: dict[str, float] = dict(
-        conn.execute(
+    window = {"start": start.isoformat(), "end": end.isoformat()}
+    with rollup_connection(session) as conn:
+        events = conn.execute(
             text(
-                "SELECT channel, sum(spend) FROM spend "
-                "WHERE date >= :start AND date <= :end GROUP BY channel"
+                "SELECT channel, sum(sends) AS sends, sum(opens) AS opens, "
+                "sum(clicks) AS clicks, sum(purchases) AS conversions, sum(revenue) AS revenue "
+                "FROM rollup_kpi_day WHERE day >= :start AND day <= :end GROUP BY channel"
             ),
-            {"start": start.isoformat(), "end": end.isoformat()},
+            window,
         ).all()
-    )
+        spend: dict[str, float] = dict(
+            conn.execute(
+                text(
+                    "SELECT channel, sum(spend) FROM spend "
+                    "WHERE date >= :start AND date <= :end GROUP BY channel"
+                ),
+                window,
+            ).all()
+        )
     counts = {row.channel: row for row in events}
     rows = []
     for channel in _ordered(set(counts) | set(spend)):
