@@ -121,8 +121,12 @@ def result_summary(view: ActionView) -> str | None:
         )
     if tool == "period_trends":
         movers = r.get("top_movers") or []
+        notes = r.get("notes") or []
+        if notes:
+            titles = "; ".join(str(n.get("title")) for n in notes)
+            movers = [*movers, {"sentence": f"related notes: {titles}"}]
         return (
-            "Top movers: " + "; ".join(str(m.get("sentence", m)) for m in movers)
+            "Top movers: " + "; ".join(str(m.get("sentence", m)).rstrip(".") for m in movers) + "."
             if movers
             else "Trends computed."
         )

@@ -143,3 +143,15 @@ def test_content_review_blocks_copy_until_it_is_fixed(baton: Baton) -> None:
     assert fixed.status == "succeeded" and fixed.revision == 2
     compliance = action_for(baton, plan.plan_id, "check_campaign")
     assert compliance.result is not None and compliance.result["passed"] is True
+
+
+def test_research_brings_the_notes_that_match_the_brief(baton: Baton) -> None:
+    plan = baton.plan_brief(
+        "Launch our new rain shell collection to active customers by email next week",
+        actor="admin",
+        today=TODAY,
+    )
+    trends = action_for(baton, plan.plan_id, "period_trends")
+    assert trends.result is not None
+    titles = [n["title"] for n in trends.result["notes"]]
+    assert titles and titles[0] == "Holiday plan notes"  # the only note about rain shells

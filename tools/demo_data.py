@@ -15,9 +15,9 @@ import random
 from bisect import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from db.workspace import touch_workspace
+from tools.notes import add_note
 
 HISTORY_DAYS = 3 * 365
 """Contacts joined within this many days before today."""
@@ -225,6 +226,41 @@ class DemoStats(BaseModel):
     """The anomalous value is this multiple of a normal day's."""
 
 
+DEMO_NOTES: tuple[tuple[Literal["competitor", "brief", "research", "other"], str, str], ...] = (
+    (
+        "competitor",
+        "Summit Supply spring sale",
+        "Summit Supply ran 30% off trail running shoes for two weeks in March, by email and "
+        "Instagram. Their lapsed-customer email led with free returns, not the discount.",
+    ),
+    (
+        "competitor",
+        "Ridgeline Co. loyalty programme",
+        "Ridgeline launched points for repeat buyers; VIP customers get early access to new "
+        "jackets. Worth watching for our winback and launch timing.",
+    ),
+    (
+        "research",
+        "Winback survey, October",
+        "Lapsed customers said they left because of sizing and shipping costs. A free-exchange "
+        "message tested better than a discount in interviews.",
+    ),
+    (
+        "research",
+        "SMS opt-in trends",
+        "SMS consent grows fastest among customers under 35; they prefer short texts and "
+        "dislike more than two texts a week.",
+    ),
+    (
+        "brief",
+        "Holiday plan notes",
+        "Keep holiday promotions within the email budget; no sends on Sundays; launch the new "
+        "rain shell collection to active customers first.",
+    ),
+)
+"""A few notes so the research specialist has something to search in the demo."""
+
+
 def generate_demo_workspace(
     session: Session,
     *,
@@ -293,6 +329,9 @@ def generate_demo_workspace(
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [("workspace_source", "demo"), ("demo_seed", str(seed))],
     )
+    for kind, title, body in DEMO_NOTES:
+        noted = datetime.combine(today - timedelta(days=14), time(9), tzinfo=UTC)
+        add_note(session, kind=kind, title=title, body=body, now=noted, source="demo")
     touch_workspace(session)
     return DemoStats(
         seed=seed,
@@ -373,6 +412,7 @@ def _clear_workspace(conn: Connection) -> None:
     conn.exec_driver_sql("DELETE FROM contact")
     conn.exec_driver_sql("DELETE FROM spend")
     conn.exec_driver_sql("DELETE FROM brandprofile")
+    conn.exec_driver_sql("DELETE FROM note WHERE source = 'demo'")
 
 
 def _drop_indexes(conn: Connection, tables: tuple[str, ...]) -> list[str]:

@@ -8,7 +8,10 @@ from pydantic import BaseModel, Field
 
 from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
 from db.models import Action
+from tools.notes import search_notes
 from tools.research import period_trends
+
+NOTES_SHOWN = 3
 
 
 class TrendParams(BaseModel):
@@ -32,7 +35,11 @@ def evaluate(ctx: SkillContext, params: dict[str, Any], changed: frozenset[str])
 
 def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
     params = TrendParams.model_validate(action.params)
-    return period_trends(ctx.session, today=ctx.today, days=params.days).model_dump(mode="json")
+    report = period_trends(ctx.session, today=ctx.today, days=params.days).model_dump(mode="json")
+    # What the team already wrote down about this kind of work, most relevant first.
+    words = " ".join(w for w in (ctx.goal.objective, ctx.goal.audience or "") if w)
+    notes = search_notes(ctx.session, words, limit=NOTES_SHOWN)
+    return {**report, "notes": [n.model_dump() for n in notes]}
 
 
 register(
