@@ -127,6 +127,34 @@ def _compare_and_set(
     session.refresh(action)
 
 
+def _record_decision(
+    session: Session,
+    action: Action,
+    *,
+    revision: int,
+    verdict: str,
+    actor: Actor,
+    policy: Policy,
+    now: datetime,
+    reason: str = "",
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Keep who decided what on which revision, and under which policy text."""
+    session.add(
+        Decision(
+            action_id=action.id,
+            revision=revision,
+            verdict=verdict,
+            actor=actor.name,
+            role=actor.role,
+            reason=reason,
+            changes=changes or {},
+            policy_hash=policy.sha256,
+            created_at=now,
+        )
+    )
+
+
 def record_proposal(session: Session, action: Action, *, author: str, now: datetime) -> Action:
     """Store a new action at revision 1 with its revision row and audit event."""
     session.add(action)
@@ -168,16 +196,8 @@ def approve(
         values={"status": "approved", "updated_at": now},
     )
     verdict = "auto_approve" if actor is POLICY_ACTOR else "approve"
-    session.add(
-        Decision(
-            action_id=action.id,
-            revision=revision,
-            verdict=verdict,
-            actor=actor.name,
-            role=actor.role,
-            policy_hash=policy.sha256,
-            created_at=now,
-        )
+    _record_decision(
+        session, action, revision=revision, verdict=verdict, actor=actor, policy=policy, now=now
     )
     append_audit(
         session,
@@ -207,17 +227,15 @@ def reject(
         expect_revision=revision,
         values={"status": "rejected", "updated_at": now},
     )
-    session.add(
-        Decision(
-            action_id=action.id,
-            revision=revision,
-            verdict="reject",
-            actor=actor.name,
-            role=actor.role,
-            reason=reason,
-            policy_hash=policy.sha256,
-            created_at=now,
-        )
+    _record_decision(
+        session,
+        action,
+        revision=revision,
+        verdict="reject",
+        actor=actor,
+        policy=policy,
+        now=now,
+        reason=reason,
     )
     append_audit(
         session,
@@ -276,17 +294,15 @@ def revise(
             created_at=now,
         )
     )
-    session.add(
-        Decision(
-            action_id=action.id,
-            revision=old,
-            verdict="edit",
-            actor=actor.name,
-            role=actor.role,
-            changes=changes,
-            policy_hash=policy.sha256,
-            created_at=now,
-        )
+    _record_decision(
+        session,
+        action,
+        revision=old,
+        verdict="edit",
+        actor=actor,
+        policy=policy,
+        now=now,
+        changes=changes,
     )
     append_audit(
         session,

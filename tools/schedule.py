@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from tools.audience import CHANNEL_LABELS
+from tools.id_table import id_table
 from tools.rollups import rollup_connection
 
 MESSAGING_CHANNELS = ("email", "sms", "push")
@@ -83,7 +83,7 @@ def channel_mix(
     end = now.astimezone(UTC).date()
     start = end - timedelta(days=lookback_days)
     conn = session.connection()
-    with _id_table(conn, "mix_ids", contact_ids) as ids:
+    with id_table(conn, "mix_ids", contact_ids) as ids:
         in_scope = "" if ids is None else f"WHERE c.id IN (SELECT id FROM {ids})"
         contacts, *reach = conn.execute(
             text(
@@ -298,7 +298,7 @@ def send_plan(
             raise ValueError(f"{name} must be an hour from 0 to 23")
     distinct = len(set(contact_ids))
     conn = session.connection()
-    with _id_table(conn, "plan_ids", contact_ids) as ids:
+    with id_table(conn, "plan_ids", contact_ids) as ids:
         rows = conn.execute(
             text(
                 f"SELECT c.timezone, count(*) FROM {ids} i JOIN contact c ON c.id = i.id "
@@ -389,21 +389,3 @@ def _plan_detail(
 
 
 # --- Shared ----------------------------------------------------------------------------
-
-
-@contextmanager
-def _id_table(conn: Connection, name: str, ids: list[int] | None) -> Iterator[str | None]:
-    """Load ids into a temp table for the duration of the block; None means every contact."""
-    if ids is None:
-        yield None
-        return
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
-    conn.exec_driver_sql(f"CREATE TEMP TABLE {name} (id INTEGER PRIMARY KEY)")
-    try:
-        if ids:
-            conn.exec_driver_sql(
-                f"INSERT OR IGNORE INTO temp.{name} (id) VALUES (?)", [(i,) for i in ids]
-            )
-        yield f"temp.{name}"
-    finally:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from tools.audience import CHANNEL_LABELS, SegmentRules, build_segment, describe_rules
+from tools.id_table import id_table
 
 CONTACT_SCORE_LIMIT = 500
 """Per-contact scores are listed for at most this many contacts (the lowest ids)."""
@@ -179,7 +178,7 @@ def rfm_scores(
             terms.append(f" + ({column} > :cut{n}_{k})")
         score_sql.append(f"(1{''.join(terms)})")
     r_sql, f_sql, m_sql = score_sql
-    with _id_table(conn, "rfm_ids", contact_ids) as in_scope:
+    with id_table(conn, "rfm_ids", contact_ids) as in_scope:
         listed = "1" if in_scope is None else f"id IN (SELECT id FROM {in_scope})"
         groups = conn.execute(
             text(
@@ -389,7 +388,7 @@ def churn_risk(
         "high": _logit(CHURN_HIGH_FROM),
     }
     conn = session.connection()
-    with _id_table(conn, "churn_ids", contact_ids) as in_scope:
+    with id_table(conn, "churn_ids", contact_ids) as in_scope:
         scope = "" if in_scope is None else f"AND c.id IN (SELECT id FROM {in_scope})"
         scored = _churn_scored(scope)
         low, medium, high = conn.execute(
@@ -557,24 +556,6 @@ def estimate_reach(session: Session, rules: SegmentRules, *, now: datetime) -> R
 
 
 # --- Shared ----------------------------------------------------------------------------
-
-
-@contextmanager
-def _id_table(conn: Connection, name: str, ids: list[int] | None) -> Iterator[str | None]:
-    """Load ids into a temp table for the duration of the block; None means every contact."""
-    if ids is None:
-        yield None
-        return
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
-    conn.exec_driver_sql(f"CREATE TEMP TABLE {name} (id INTEGER PRIMARY KEY)")
-    try:
-        if ids:
-            conn.exec_driver_sql(
-                f"INSERT OR IGNORE INTO temp.{name} (id) VALUES (?)", [(i,) for i in ids]
-            )
-        yield f"temp.{name}"
-    finally:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
 
 
 def _utc_text(moment: datetime) -> str:
