@@ -359,6 +359,10 @@ class Baton:
         with read_session(self.engine) as session:
             return lifecycle.kill_switch_on(session)
 
+    def actor(self, name: str) -> Actor:
+        """A user with the role stored for them."""
+        return accounts.actor_for(self.engine, name)
+
     def authenticate(self, name: str, password: str) -> Actor | None:
         return accounts.authenticate(self.engine, name, password)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agents.audit import export_audit, verify_audit
 from agents.bootstrap import FirstRun
 from agents.lifecycle import DecisionError
 from agents.policy import ROLES, PolicyError
@@ -23,6 +24,10 @@ from tools.importer import ImportRefused
 
 class CliError(Exception):
     """A refusal to print as one sentence on stderr, with exit code 2."""
+
+
+class AuditBroken(Exception):
+    """`audit verify` found a broken link: one sentence on stderr, exit code 1."""
 
 
 def _notice(text: str) -> None:
@@ -234,6 +239,25 @@ def cmd_kill_switch(args: argparse.Namespace) -> None:
         print("Kill switch released: approved actions run again.")
 
 
+def cmd_audit(args: argparse.Namespace) -> None:
+    baton = open_baton()
+    who = baton.actor(args.as_user)
+    if who.role not in ("approver", "admin"):
+        raise CliError(f"{who.name} is a {who.role}; the audit log needs the approver role.")
+    if args.audit_command == "verify":
+        verdict = verify_audit(baton.engine)
+        if verdict.broken_at is not None:
+            raise AuditBroken(verdict.detail)
+        print(verdict.detail)
+        return
+    if args.output:
+        with open(args.output, "w", newline="", encoding="utf-8") as handle:
+            count = export_audit(baton.engine, handle, fmt=args.format)
+        _notice(f"Wrote {count:,} audit events to {args.output}.")
+    else:
+        export_audit(baton.engine, sys.stdout, fmt=args.format)
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     from app.server import serve
 
@@ -324,6 +348,17 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import)
 
+    audit = sub.add_parser("audit", help="export or verify the hash-chained audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="SUBCOMMAND")
+    export = audit_sub.add_parser("export", help="every event, oldest first")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--output", help="a file to write (default: stdout)")
+    export.add_argument("--as", dest="as_user", default="admin", metavar="USER")
+    export.set_defaults(func=cmd_audit)
+    verify = audit_sub.add_parser("verify", help="recompute the chain; name the first broken link")
+    verify.add_argument("--as", dest="as_user", default="admin", metavar="USER")
+    verify.set_defaults(func=cmd_audit)
+
     users = sub.add_parser("users", help="manage logins")
     users_sub = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")
     add = users_sub.add_parser("add", help="add a user or reset their role and password")
@@ -346,6 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = ".".join(str(p) for p in first["loc"])
         print(f"baton: {where}: {first['msg']}.", file=sys.stderr)
         return 2
+    except AuditBroken as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

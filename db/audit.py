@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,10 +68,29 @@ def append_audit(
     return event
 
 
+def iter_audit(session: Session, *, batch: int = 5_000) -> Iterator[AuditEvent]:
+    """Every audit event in chain order, streamed in batches (the log can be large)."""
+    last_id = 0
+    while True:
+        rows = list(
+            session.exec(
+                select(AuditEvent)
+                .where(col(AuditEvent.id) > last_id)
+                .order_by(col(AuditEvent.id))
+                .limit(batch)
+            )
+        )
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id or last_id
+        session.expunge_all()
+
+
 def first_broken_link(session: Session) -> int | None:
     """Recompute the chain; return the id of the first event that does not verify."""
     prev = GENESIS_HASH
-    for event in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))):
+    for event in iter_audit(session):
         expected = _digest(
             prev, event.at, event.actor, event.kind, event.entity, event.entity_id, event.data
         )

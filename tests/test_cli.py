@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import itertools
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +182,27 @@ def test_a_broken_policy_file_is_named_in_one_sentence(home: Path) -> None:
     (home / "policy.toml").write_text("autonomy = [\n")
     out = run(home, "actions")
     assert out.returncode == 2 and "not valid TOML" in out.stderr
+
+
+def test_audit_export_and_verify_find_a_tampered_row(home: Path, tmp_path: Path) -> None:
+    plan = json.loads(run(home, "plan", "--json", "--today", TODAY.isoformat(), WINBACK).stdout)
+    segment = next(s["action"] for s in plan["steps"] if s["agent"] == "audience")
+    assert run(home, "approve", segment["action_id"], "--revision", "1").returncode == 0
+    ok = run(home, "audit", "verify")
+    assert ok.returncode == 0 and ok.stdout.startswith("The audit chain verifies:")
+    lines = run(home, "audit", "export").stdout.splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(events))
+    out = tmp_path / "audit.csv"
+    assert run(home, "audit", "export", "--format", "csv", "--output", str(out)).returncode == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == len(events) and rows[0]["hash"] == events[0]["hash"]
+    approved = next(e for e in events if e["kind"] == "action.approved")
+    with sqlite3.connect(home / "baton.db") as conn:
+        conn.execute("UPDATE auditevent SET actor = 'mallory' WHERE id = ?", (approved["id"],))
+    broken = run(home, "audit", "verify")
+    assert broken.returncode == 1
+    assert f"broken at event {approved['id']} (action.approved by mallory" in broken.stderr
+    run(home, "users", "add", "mia", "--role", "marketer")
+    assert run(home, "audit", "export", "--as", "mia").returncode == 2
