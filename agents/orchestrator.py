@@ -15,12 +15,13 @@ from sqlmodel import Session, col, select
 from agents import lifecycle
 from agents.gate import GateResult, content_rules, run_gate
 from agents.goal import Goal
+from agents.lessons import learn_from_edit, lessons_for
 from agents.lifecycle import POLICY_ACTOR, Actor, DecisionError, params_hash
 from agents.policy import Policy
 from agents.specialists import SkillContext, skill_for
 from db.audit import append_audit
 from db.engine import read_session, write_session
-from db.models import Action, ActionRevision, Execution, Plan, Step
+from db.models import Action, ActionRevision, Decision, Execution, Plan, Step
 
 MAX_ROUNDS = 50
 """Loop guard: a plan never needs more proposal rounds than it has steps."""
@@ -127,13 +128,18 @@ def _propose(
                 error=f"The {step.agent} specialist could not propose this step: {_sentence(exc)}",
             )
         else:
-            gate = gate_for(session, policy, plan, step.kind, params, proposal.evidence)
+            params, evidence, applied = _apply_lessons(ctx, step.kind, params, proposal.evidence)
+            rationale = proposal.rationale
+            if applied:
+                rationale += " Applied: " + "; ".join(x["statement"] for x in applied) + "."
+            gate = gate_for(session, policy, plan, step.kind, params, evidence)
             action = Action(
                 **base,
                 params=params,
                 params_hash=params_hash(params),
-                rationale=proposal.rationale,
-                evidence=_jsonable(proposal.evidence),
+                rationale=rationale,
+                lessons_applied=applied,
+                evidence=_jsonable(evidence),
                 alternatives=_jsonable(proposal.alternatives),
                 policy_checks=[c.model_dump() for c in gate.checks],
                 requires_approval=gate.requires_approval,
@@ -164,6 +170,23 @@ def _propose(
     except IntegrityError:
         return None  # another instance proposed this step first
     return action
+
+
+def _apply_lessons(
+    ctx: SkillContext, kind: str, params: dict[str, Any], evidence: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """Set what earlier edits taught, then let the specialist re-evaluate the result."""
+    found = [x for x in lessons_for(ctx.session, tool=kind, playbook=ctx.goal.playbook)
+             if x.param in params]  # fmt: skip
+    applied = [{"lesson_id": x.id, "statement": x.statement} for x in found]
+    changed = {x.param for x in found if params[x.param] != x.value}
+    if not changed:
+        return params, evidence, applied
+    skill = skill_for(kind)
+    merged = {**params, **{x.param: x.value for x in found if x.param in changed}}
+    evaluation = skill.evaluate(ctx, merged, frozenset(changed))
+    params = skill.params_model.model_validate(evaluation.params).model_dump(mode="json")
+    return params, {**evidence, **evaluation.evidence}, applied
 
 
 def advance(
@@ -224,9 +247,10 @@ def edit(
                 "policy", f"That edit breaks policy ({reasons}); nothing was changed."
             )
         diff = {k: [action.params.get(k), params.get(k)] for k in sorted(changed)}
+        goal_playbook = Goal.model_validate(plan.goal).playbook
     with write_session(engine) as session:
         action = lifecycle.load_for_decision(session, action_id=action_id, revision=revision)
-        return lifecycle.revise(
+        revised = lifecycle.revise(
             session,
             action,
             actor=actor,
@@ -239,6 +263,24 @@ def edit(
             policy=policy,
             now=now,
         )
+        session.flush()
+        decision = session.exec(
+            select(Decision)
+            .where(Decision.action_id == action_id, Decision.verdict == "edit")
+            .order_by(col(Decision.id).desc())
+        ).first()
+        assert decision is not None and decision.id is not None
+        learn_from_edit(
+            session,
+            agent=revised.agent,
+            tool=revised.tool,
+            playbook=goal_playbook,
+            changes=diff,
+            decision_id=decision.id,
+            actor=actor.name,
+            now=now,
+        )
+        return revised
 
 
 def approve(

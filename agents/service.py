@@ -10,12 +10,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from agents import accounts, lifecycle, orchestrator, workspace
+from agents import accounts, lessons, lifecycle, orchestrator, workspace
 from agents.bootstrap import DEMO_CONTACTS, FirstRun, initialise
 from agents.explain import Explanation, explain, resolve_action
 from agents.lifecycle import Actor, DecisionError
 from agents.offline_planner import plan_offline
-from agents.policy import Policy, load_policy
+from agents.policy import Policy, load_policy, role_rank
 from agents.views import ActionView, PlanView, load_action_views, plan_view
 from db.audit import append_audit
 from db.engine import read_session, write_session
@@ -358,6 +358,25 @@ class Baton:
     def kill_switch_on(self) -> bool:
         with read_session(self.engine) as session:
             return lifecycle.kill_switch_on(session)
+
+    # --- lessons ------------------------------------------------------------------------
+
+    def list_lessons(self, *, include_inactive: bool = False) -> list[lessons.LessonView]:
+        with read_session(self.engine) as session:
+            return lessons.list_lessons(session, include_inactive=include_inactive)
+
+    def forget_lesson(self, lesson_id: int, *, actor: str) -> str:
+        """Stop applying a lesson; returns its statement."""
+        who = accounts.actor_for(self.engine, actor)
+        if role_rank(who.role) < role_rank("marketer"):
+            raise DecisionError(
+                "forbidden", f"{who.name} is a {who.role}; forgetting lessons needs a marketer."
+            )
+        with write_session(self.engine) as session:
+            lesson = lessons.forget(session, lesson_id, actor=who.name, now=datetime.now(UTC))
+            if lesson is None:
+                raise DecisionError("not_found", f"There is no active lesson {lesson_id}.")
+            return lesson.statement
 
     def actor(self, name: str) -> Actor:
         """A user with the role stored for them."""

@@ -27,6 +27,7 @@ T = TypeVar("T")
 SETTINGS = Settings.from_env()
 BATON, _ = Baton.open(SETTINGS)
 WHY = re.compile(r"^\s*why\b", re.IGNORECASE)
+FORGET = re.compile(r"^\s*forget\s+lesson\s+#?(\d+)\s*$", re.IGNORECASE)
 HELP = """**Baton** plans a brief, proposes each step as a card, and runs only what you approve.
 
 - Type a brief: *Win back customers who haven't bought in 90 days, $2,000, email and SMS,
@@ -35,6 +36,8 @@ HELP = """**Baton** plans a brief, proposes each step as a card, and runs only w
   reason), **Why?**
 - Ask *why ...?* at any time (*why Tuesday?*, *why this audience?*): answers come from the
   decision record
+- Your edits to send times and segments become lessons: type *lessons* to see them,
+  *forget lesson 3* to undo one
 - Thumbs up/down and comments on any message are kept as feedback
 """
 REFUSALS = (DecisionError, PolicyError)
@@ -262,6 +265,17 @@ async def _import_upload(element: Any) -> None:
     ).send()
 
 
+async def _show_lessons() -> None:
+    views = await call(BATON.list_lessons)
+    if not views:
+        await cl.Message(content="No lessons yet: your edits to send times and segments "
+                         "teach Baton what to propose next time.").send()  # fmt: skip
+        return
+    lines = ["**What Baton has learned** (type *forget lesson N* to undo one):", ""]
+    lines += [f"{v.lesson_id}. {v.statement} ({v.playbook} plans)" for v in views]
+    await cl.Message(content="\n".join(lines)).send()
+
+
 @cl.on_message
 async def _on_message(message: cl.Message) -> None:
     text = message.content.strip()
@@ -270,8 +284,15 @@ async def _on_message(message: cl.Message) -> None:
             await _import_upload(element)
         if not text:
             return
+        forget = FORGET.match(text)
         if text.lower() in ("help", "/help", "?"):
             await cl.Message(content=HELP).send()
+        elif text.lower().strip(" ?.!") in ("lessons", "what have you learned", "show lessons"):
+            await _show_lessons()
+        elif forget:
+            user, _ = _user()
+            statement = await call(BATON.forget_lesson, int(forget.group(1)), actor=user)
+            await cl.Message(content=f"Forgot lesson {forget.group(1)}: {statement}.").send()
         elif WHY.match(text):
             await _why(text)
         else:

@@ -258,6 +258,23 @@ def cmd_audit(args: argparse.Namespace) -> None:
         export_audit(baton.engine, sys.stdout, fmt=args.format)
 
 
+def cmd_lessons(args: argparse.Namespace) -> None:
+    baton = open_baton()
+    if args.lessons_command == "forget":
+        statement = baton.forget_lesson(args.lesson_id, actor=args.as_user)
+        print(f"Forgot lesson {args.lesson_id}: {statement}.")
+        return
+    views = baton.list_lessons(include_inactive=args.all)
+    if args.json:
+        _print_json([v.model_dump(mode="json") for v in views])
+        return
+    if not views:
+        print("No lessons yet: edits to send times and segments teach Baton.")
+    for v in views:
+        state = "" if v.active else f"  (superseded by {v.superseded_by})"
+        print(f"{v.lesson_id:>4}  [{v.playbook} · {v.tool}] {v.statement}{state}")
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     from app.server import serve
 
@@ -347,6 +364,16 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--as", dest="as_user", default="admin", metavar="USER")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import)
+
+    lessons = sub.add_parser("lessons", help="what Baton has learned from your edits")
+    lessons.add_argument("--json", action="store_true")
+    lessons.add_argument("--all", action="store_true", help="include superseded lessons")
+    lessons.set_defaults(func=cmd_lessons, lessons_command="list")
+    lessons_sub = lessons.add_subparsers(dest="lessons_command", metavar="SUBCOMMAND")
+    forget = lessons_sub.add_parser("forget", help="stop applying a lesson")
+    forget.add_argument("lesson_id", type=int)
+    forget.add_argument("--as", dest="as_user", default="admin", metavar="USER")
+    forget.set_defaults(func=cmd_lessons)
 
     audit = sub.add_parser("audit", help="export or verify the hash-chained audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="SUBCOMMAND")

@@ -262,6 +262,28 @@ class SegmentMember(SQLModel, table=True):
     contact_id: int = Field(foreign_key="contact.id", primary_key=True)
 
 
+class Lesson(SQLModel, table=True):
+    """A preference learned from a decision: which tool's parameter should take which value."""
+
+    __table_args__ = (Index("ix_lesson_tool_active", "tool", "deleted_at", "superseded_by"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent: str
+    tool: str
+    param: str
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    statement: str
+    """One sentence a marketer reads on the card ("send at 09:00 local time")."""
+    playbook: str | None = None
+    """The kind of plan it was learned in; it applies to plans of that kind."""
+    decision_ids: list[int] = _json([])
+    """The decisions that taught it."""
+    actor: str
+    created_at: datetime
+    superseded_by: int | None = None
+    deleted_at: datetime | None = None
+
+
 class Feedback(SQLModel, table=True):
     """A thumbs up/down and comment on a chat message or an action."""
 

@@ -43,10 +43,16 @@ NOTE_FTS = (
 """External-content FTS5 index over `note`, kept in step by triggers."""
 
 
+def _lessons(engine: Engine) -> None:
+    """Lessons learned from decisions (a new table)."""
+    SQLModel.metadata.create_all(engine)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
     ("0002_consent_history_and_notes", _consent_history_and_notes),
     ("0003_rollups", create_rollup_tables),
+    ("0004_lessons", _lessons),
 ]
 
 

@@ -333,6 +333,11 @@ def test_marketer_journey(open_tab: Callable[[str], Tab], server: Server) -> Non
         f"the answer does not show the segment size {size}:\n{text}"
     )
 
+    # The edit taught a lesson, listed on request.
+    tab.say("lessons")
+    learned = assistant_message(page, "What Baton has learned")
+    expect(learned).to_contain_text("send at 09:00 local time", timeout=STEP_TIMEOUT_MS)
+
     # Reload: the thread is resumed from history and the cards show the ledger's state.
     assert "/thread/" in page.url, page.url
     page.reload()
@@ -504,7 +509,8 @@ def test_thumbs_down_with_a_comment_is_kept_as_feedback(
 
 def _upload(page: Page, path: Path) -> None:
     page.locator("input[type=file]").first.set_input_files(str(path))
-    expect(page.get_by_text(path.name).first).to_be_visible()
+    # The attachment chip shows the file's exact name once the upload is attached.
+    expect(page.get_by_text(path.name, exact=True).first).to_be_visible()
     submit = page.locator("#chat-submit")
     expect(submit).to_be_enabled(timeout=STEP_TIMEOUT_MS)
     submit.click()
@@ -530,10 +536,10 @@ def test_a_csv_dropped_in_the_chat_is_imported_or_refused_whole(
     refusal = assistant_message(page, "Not imported")
     expect(refusal).to_contain_text("bad_contacts.csv was not imported", timeout=STEP_TIMEOUT_MS)
     expect(refusal).to_contain_text("Row 7, column created_at")
-    good = tmp_path / "contacts.csv"
+    good = tmp_path / "customers.csv"
     good.write_text(header + "".join(f"p{i}@example.com,P,2025-01-01,true\n" for i in range(9)))
     _upload(page, good)
-    imported = assistant_message(page, "Imported contacts.csv")
+    imported = assistant_message(page, "Imported customers.csv")
     expect(imported).to_contain_text("9 rows", timeout=STEP_TIMEOUT_MS)
     expect(imported).to_contain_text("demo data was removed")
     with ledger(server.home) as baton:
