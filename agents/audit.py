@@ -9,7 +9,7 @@ from typing import Literal, TextIO
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
-from db.audit import first_broken_link, iter_audit
+from db.audit import check_chain, iter_audit
 from db.engine import read_session
 from db.models import AuditEvent
 
@@ -59,8 +59,7 @@ def export_audit(engine: Engine, stream: TextIO, *, fmt: AuditFormat) -> int:
 def verify_audit(engine: Engine) -> AuditVerdict:
     """Recompute every hash; name the first event whose contents or link do not match."""
     with read_session(engine) as session:
-        broken = first_broken_link(session)
-        events = sum(1 for _ in iter_audit(session))
+        events, broken = check_chain(session)
         if broken is None:
             return AuditVerdict(
                 events=events,

@@ -239,7 +239,7 @@ async def _import_upload(element: Any) -> None:
     user, _ = _user()
     # Chainlit stores uploads under a random name; messages should name the user's file.
     safe = re.sub(r"[^\w.\- ]", "_", Path(name).name)[:120] or "upload.csv"
-    folder = Path(tempfile.mkdtemp(prefix="baton-upload-"))
+    folder = Path(await call(tempfile.mkdtemp, prefix="baton-upload-"))
     named = folder / safe
     async with cl.Step(name=f"Import {safe}", type="tool") as step:
         try:

@@ -87,14 +87,24 @@ def iter_audit(session: Session, *, batch: int = 5_000) -> Iterator[AuditEvent]:
         session.expunge_all()
 
 
-def first_broken_link(session: Session) -> int | None:
-    """Recompute the chain; return the id of the first event that does not verify."""
+def check_chain(session: Session) -> tuple[int, int | None]:
+    """One pass over the chain: how many events, and the id of the first that does not verify."""
     prev = GENESIS_HASH
+    count = 0
+    broken: int | None = None
     for event in iter_audit(session):
+        count += 1
+        if broken is not None:
+            continue
         expected = _digest(
             prev, event.at, event.actor, event.kind, event.entity, event.entity_id, event.data
         )
         if event.prev_hash != prev or event.hash != expected:
-            return event.id
+            broken = event.id
         prev = event.hash
-    return None
+    return count, broken
+
+
+def first_broken_link(session: Session) -> int | None:
+    """Recompute the chain; return the id of the first event that does not verify."""
+    return check_chain(session)[1]
