@@ -146,6 +146,8 @@ class Plan(SQLModel, table=True):
     created_by: str
     created_at: datetime
     thread_id: str | None = None
+    notices: list[str] = _json([])
+    """What the marketer was told while planning (e.g. that the offline planner stood in)."""
 
 
 class Step(SQLModel, table=True):
@@ -162,6 +164,10 @@ class Step(SQLModel, table=True):
     title: str
     depends_on: list[str] = _json([])
     inputs: dict[str, Any] = _json({})
+    added_in: int = 1
+    """The plan version that added this step."""
+    superseded_in: int | None = None
+    """The plan version that replaced or dropped this step; None while it is current."""
 
 
 class Action(SQLModel, table=True):
@@ -282,6 +288,10 @@ class Lesson(SQLModel, table=True):
     created_at: datetime
     superseded_by: int | None = None
     deleted_at: datetime | None = None
+    rule: str = "set"
+    """set, exclude, min, max, max_share or min_share (agents/lesson_rules.py)."""
+    feedback_ids: list[int] = _json([])
+    """The thumbs-down comments that taught it."""
 
 
 class Feedback(SQLModel, table=True):
@@ -309,3 +319,65 @@ class AuditEvent(SQLModel, table=True):
     data: dict[str, Any] = _json({})
     prev_hash: str
     hash: str = Field(unique=True)
+
+
+class LLMCall(SQLModel, table=True):
+    """One model call: who made it for which plan, what it cost, how it ended."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str | None = Field(default=None, index=True)
+    """No foreign key: a planning call that failed is still paid for."""
+    action_id: str | None = None
+    agent: str
+    """"planner", "narrator" or a specialist's name."""
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated: bool = False
+    """True when the endpoint reported no usage and Baton estimated the tokens."""
+    latency_ms: float = 0.0
+    cost: float | None = None
+    """USD from BATON_LLM_PRICES; None when the model has no price."""
+    attempts: int = 1
+    status: str = "ok"
+    """ok, invalid (output failed validation), or error (no usable reply)."""
+    error: str | None = None
+    created_at: datetime
+
+
+class PlanRevision(SQLModel, table=True):
+    """A new version of a plan: why it changed and the step-by-step difference."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="plan.id", index=True)
+    version: int
+    reason: str
+    diff: list[dict[str, Any]] = _json([])
+    """[{"change": "added" | "removed" | "changed", "key", "title", "detail"}]."""
+    trigger_action_id: str | None = None
+    created_at: datetime
+
+
+class AutonomyGrant(SQLModel, table=True):
+    """A per-kind autonomy level a person confirmed after Baton suggested it (earned autonomy).
+
+    Active while `revoked_at` is empty; a rejection of that kind revokes it. Rows are kept.
+    """
+
+    __table_args__ = (Index("ix_autonomygrant_kind_active", "kind", "revoked_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    level: int
+    policy_level: int
+    """What policy.toml said for this kind when it was granted."""
+    streak: int
+    """Unchanged approvals in a row that earned it."""
+    granted_by: str
+    granted_at: datetime
+    policy_hash: str
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revoked_reason: str = ""
+    revoked_by_decision_id: int | None = None
+    """The rejection that lowered it again, if a rejection did."""

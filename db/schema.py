@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
+from db.memory import apply_memory_search
 from db.models import Meta
 from db.rollups import create_rollup_tables
 
@@ -48,11 +50,46 @@ def _lessons(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
 
 
+def _llm_ledger(engine: Engine) -> None:
+    """Model calls and plan revisions (new tables); plan notices; step versions (new columns)."""
+    SQLModel.metadata.create_all(engine)
+    added = {
+        "step": {
+            "added_in": "INTEGER NOT NULL DEFAULT 1",
+            "superseded_in": "INTEGER",
+        },
+        "plan": {"notices": "JSON NOT NULL DEFAULT '[]'"},
+    }
+    with engine.begin() as conn:
+        for table, columns in added.items():
+            present = {c["name"] for c in inspect(conn).get_columns(table)}
+            for name, ddl in columns.items():
+                if name not in present:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+
+
+def _earned_autonomy(engine: Engine) -> None:
+    """Autonomy grants (a new table); lesson rule kinds and teaching feedback (new columns)."""
+    SQLModel.metadata.create_all(engine)
+    added = {
+        "rule": "VARCHAR NOT NULL DEFAULT 'set'",
+        "feedback_ids": "JSON NOT NULL DEFAULT '[]'",
+    }
+    with engine.begin() as conn:
+        present = {c["name"] for c in inspect(conn).get_columns("lesson")}
+        for name, ddl in added.items():
+            if name not in present:
+                conn.exec_driver_sql(f"ALTER TABLE lesson ADD COLUMN {name} {ddl}")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
     ("0002_consent_history_and_notes", _consent_history_and_notes),
     ("0003_rollups", create_rollup_tables),
     ("0004_lessons", _lessons),
+    ("0005_llm_ledger", _llm_ledger),
+    ("0006_memory_search", apply_memory_search),
+    ("0007_earned_autonomy", _earned_autonomy),
 ]
 
 
