@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agents.service import Baton
-from db.settings import Settings
+from db.settings import LLMConfig, Settings
+from tests.scripted_llm import ScriptedLLM
 
 TODAY = date(2026, 11, 21)
 TEST_CONTACTS = 3000
@@ -36,32 +38,46 @@ def _is_loopback(address: object) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to reach a host other than this machine fails the test."""
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Any attempt to reach a host other than this machine fails the test.
+
+    The attempt raises at once, and the test also fails afterwards: HTTP clients (openai
+    among them) wrap connection errors, so a caller could otherwise swallow the attempt.
+    """
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
+    attempts: list[str] = []
+
+    def refuse(address: object) -> None:
+        if not _is_loopback(address):
+            attempts.append(repr(address))
+            raise AssertionError(f"test tried to reach {address!r}: only 127.0.0.1 is allowed")
 
     def guarded(self: socket.socket, address: object) -> object:
-        if not _is_loopback(address):
-            raise AssertionError(f"test tried to reach {address!r}: only 127.0.0.1 is allowed")
+        refuse(address)
         return real_connect(self, address)  # type: ignore[arg-type]
 
     def guarded_ex(self: socket.socket, address: object) -> int:
-        if not _is_loopback(address):
-            raise AssertionError(f"test tried to reach {address!r}: only 127.0.0.1 is allowed")
+        refuse(address)
         return real_connect_ex(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_ex)
+    yield attempts
+    if attempts:
+        pytest.fail(f"the test tried to reach non-loopback hosts: {', '.join(attempts)}")
 
 
-def make_settings(home: Path) -> Settings:
+def make_settings(home: Path, **llm: Any) -> Settings:
+    """Offline settings; with `base_url=` (and LLMConfig fields) settings for a model."""
+    base_url = llm.pop("base_url", None)
     return Settings(
         home=home,
         db_url=f"sqlite:///{home / 'baton.db'}",
-        model=None,
-        openai_api_key=None,
-        openai_base_url=None,
+        model=llm.pop("model", "scripted-model") if base_url else None,
+        openai_api_key=llm.pop("api_key", None),
+        openai_base_url=base_url,
+        llm=LLMConfig(**llm),
     )
 
 
@@ -109,3 +125,19 @@ def baton(home: Path) -> Iterator[Baton]:
     assert first_run.admin_password is None and first_run.demo is None
     yield instance
     instance.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _scripted_server() -> Iterator[ScriptedLLM]:
+    """One scripted OpenAI-compatible server for the whole test session."""
+    server = ScriptedLLM()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def scripted_llm(_scripted_server: ScriptedLLM) -> Iterator[ScriptedLLM]:
+    """The session's scripted LLM server, emptied before the test and checked after it."""
+    _scripted_server.reset()
+    yield _scripted_server
+    _scripted_server.check()

@@ -1,0 +1,1 @@
+"""Model access for the LLM planner and specialists: any OpenAI-compatible endpoint."""
