@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date
 from typing import Any
 
@@ -10,9 +12,18 @@ from sqlmodel import Session
 
 from agents.policy import Policy, Risk, Role, needs_approval, role_rank
 from tools.compliance import Check, ContentRules, check_content
-from tools.creative import BrandSnapshot, Copy
+from tools.creative import SMS_LIMIT, BrandSnapshot, Copy
 
 COPY_FIELDS = ("subject", "preheader", "body", "sms_text", "variant_b_subject")
+RULE_VERSION_CHARS = 12
+
+
+class EarnedLevel(BaseModel):
+    """An autonomy level confirmed for one action kind (agents/autonomy.py), as the gate uses it."""
+
+    level: int
+    detail: str
+    """Who confirmed it, when and why: recorded as a policy check on what it lets run."""
 
 
 class GateResult(BaseModel):
@@ -39,8 +50,12 @@ def run_gate(
     today: date,
     channels: list[str],
     content: ContentRules,
+    earned: EarnedLevel | None = None,
 ) -> GateResult:
-    """Run every policy rule that applies to these parameters and evidence."""
+    """Run every policy rule that applies to these parameters and evidence.
+
+    `earned` raises the kind's autonomy above policy.toml's (never lowers it).
+    """
     checks: list[Check] = []
     escalate: list[str] = []
     checks += _budget_checks(policy, params, escalate)
@@ -48,17 +63,63 @@ def run_gate(
     checks += _audience_checks(policy, kind, params, evidence, escalate)
     checks += _content_checks(content, params, channels, escalate)
     checks += _launch_checks(evidence)
+    level = policy.autonomy_for(kind)
+    if earned is not None and earned.level > level:
+        level = earned.level
+        checks.append(Check(rule="earned_autonomy", passed=True, detail=earned.detail))
+    checks = with_rule_versions(checks, policy, content)
     required: Role = "approver" if escalate else policy.approvals.decide_role
     if role_rank(policy.approvals.decide_role) > role_rank(required):
         required = policy.approvals.decide_role
     return GateResult(
         checks=checks,
         risk=risk,
-        requires_approval=needs_approval(policy, kind=kind, risk=risk)
+        requires_approval=needs_approval(policy, kind=kind, risk=risk, level=level)
         or bool(escalate)
         or any(not c.passed for c in checks),
         required_role=required,
     )
+
+
+def rule_config(rule: str, policy: Policy, content: ContentRules) -> Any:
+    """The slice of policy and brand configuration a rule reads (None when it reads none)."""
+    base, _, qualifier = rule.partition(":")
+    if base == "channel_band":
+        return {"channel": qualifier, "band": list(policy.band(qualifier))}
+    approvals, quiet = policy.approvals, policy.quiet_hours
+    readers: dict[str, Any] = {
+        "budget_cap": policy.budget.max_per_plan,
+        "spend_approver": approvals.spend_needs_approver_above,
+        "quiet_hours": [quiet.start, quiet.end],
+        "frequency_cap": policy.frequency.max_sends_per_7_days,
+        "consent": policy.consent.require_channel_consent,
+        "audience_approver": approvals.audience_needs_approver_above,
+        "banned_phrases": content.banned_phrases,
+        "unsubscribe_link": content.require_unsubscribe,
+        "required_disclaimers": content.required_disclaimers,
+        "legal_review": content.legal_review_topics,
+        "sms_length": SMS_LIMIT,
+        "earned_autonomy": policy.earned_autonomy.model_dump(mode="json"),
+    }
+    return readers.get(base)
+
+
+def rule_version(rule: str, config: Any) -> str:
+    """A short stable hash of a rule's name and the configuration it read."""
+    body = json.dumps(
+        {"rule": rule.partition(":")[0], "config": config}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(body.encode()).hexdigest()[:RULE_VERSION_CHARS]
+
+
+def with_rule_versions(checks: list[Check], policy: Policy, content: ContentRules) -> list[Check]:
+    """The checks, each stamped with the version of the rule configuration it was run against."""
+    return [
+        c.model_copy(
+            update={"rule_version": rule_version(c.rule, rule_config(c.rule, policy, content))}
+        )
+        for c in checks
+    ]
 
 
 def _budget_checks(policy: Policy, params: dict[str, Any], escalate: list[str]) -> list[Check]:

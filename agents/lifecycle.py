@@ -199,6 +199,15 @@ def approve(
     _record_decision(
         session, action, revision=revision, verdict=verdict, actor=actor, policy=policy, now=now
     )
+    data: dict[str, Any] = {
+        "revision": revision,
+        "params_hash": action.params_hash,
+        "policy_hash": policy.sha256,
+    }
+    earned = next((c for c in action.policy_checks if c.get("rule") == "earned_autonomy"), None)
+    if verdict == "auto_approve" and earned is not None:
+        # "Why did this run by itself?" is answerable from the audit log alone.
+        data["earned_autonomy"] = earned.get("detail")
     append_audit(
         session,
         at=now,
@@ -206,11 +215,7 @@ def approve(
         kind=f"action.{verdict}d",
         entity="action",
         entity_id=action.id,
-        data={
-            "revision": revision,
-            "params_hash": action.params_hash,
-            "policy_hash": policy.sha256,
-        },
+        data=data,
     )
     return action
 

@@ -12,13 +12,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from agents import lifecycle
+from agents import ledger, lifecycle
+from agents.autonomy import earned_for
+from agents.autonomy import lower as lower_autonomy
 from agents.gate import GateResult, content_rules, run_gate
 from agents.goal import Goal
-from agents.lessons import learn_from_edit, lessons_for
+from agents.lessons import apply_lessons, learn_from_edit, learn_from_reason, lessons_for
 from agents.lifecycle import POLICY_ACTOR, Actor, DecisionError, params_hash
+from agents.llm_specialist import Refinement, SpecialistModel
 from agents.policy import Policy
 from agents.specialists import SkillContext, skill_for
+from agents.specialists.base import Proposal
 from db.audit import append_audit
 from db.engine import read_session, write_session
 from db.models import Action, ActionRevision, Decision, Execution, Plan, Step
@@ -85,18 +89,30 @@ def gate_for(
         today=plan.today,
         channels=list(goal.channels),
         content=content_rules(session, policy),
+        earned=earned_for(session, action_kind),
     )
 
 
 def _ready_steps(session: Session, plan_id: str) -> list[Step]:
-    steps = list(session.exec(select(Step).where(Step.plan_id == plan_id).order_by(Step.position)))  # type: ignore[arg-type]
+    steps = list(
+        session.exec(
+            select(Step)
+            .where(Step.plan_id == plan_id, col(Step.superseded_in).is_(None))
+            .order_by(col(Step.position))
+        )
+    )
     actions = {a.step_id: a for a in session.exec(select(Action).where(Action.plan_id == plan_id))}
     done = {s.id for s in steps if s.id in actions and actions[s.id].status == "succeeded"}
     return [s for s in steps if s.id not in actions and all(d in done for d in s.depends_on)]
 
 
 def _propose(
-    engine: Engine, plan_id: str, step_id: str, policy: Policy, author: str
+    engine: Engine,
+    plan_id: str,
+    step_id: str,
+    policy: Policy,
+    author: str,
+    model: SpecialistModel | None = None,
 ) -> Action | None:
     now = datetime.now(UTC)
     with read_session(engine) as session:
@@ -130,6 +146,11 @@ def _propose(
         else:
             params, evidence, applied = _apply_lessons(ctx, step.kind, params, proposal.evidence)
             rationale = proposal.rationale
+            model_record: dict[str, Any] = {}
+            if model is not None:
+                refined = _refine(model, ctx, base["id"], params, evidence, proposal, applied)
+                params, evidence, rationale = refined.params, refined.evidence, refined.rationale
+                model_record = refined.record
             if applied:
                 rationale += " Applied: " + "; ".join(x["statement"] for x in applied) + "."
             gate = gate_for(session, policy, plan, step.kind, params, evidence)
@@ -150,6 +171,7 @@ def _propose(
                     "policy_hash": policy.sha256,
                     "proposed_at": now.isoformat(),
                     "today": plan.today.isoformat(),
+                    **model_record,
                 },
             )
     try:
@@ -172,25 +194,72 @@ def _propose(
     return action
 
 
+def _refine(
+    model: SpecialistModel,
+    ctx: SkillContext,
+    action_id: str,
+    params: dict[str, Any],
+    evidence: dict[str, Any],
+    proposal: Proposal,
+    applied: list[dict[str, Any]],
+) -> Refinement:
+    """Let the step's specialist model write the rationale (and copy), within what code allows."""
+    skill = skill_for(ctx.step.kind)
+    plan = ctx.session.get(Plan, ctx.step.plan_id)
+    assert plan is not None
+    locked = {
+        x.param.split(".", 1)[0]
+        for x in lessons_for(ctx.session, tool=ctx.step.kind, playbook=ctx.goal.playbook)
+    }
+
+    def merge(base: dict[str, Any], changes: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+        try:
+            return _merge(base, changes, skill.editable, skill.kind)
+        except DecisionError as exc:
+            raise ValueError(str(exc)) from None
+
+    return model.refine(
+        ctx,
+        skill,
+        action_id=action_id,
+        params=params,
+        evidence=evidence,
+        alternatives=proposal.alternatives,
+        rationale=proposal.rationale,
+        lessons=[x["statement"] for x in applied],
+        locked=locked,
+        merge=merge,
+        gate=lambda p, e: gate_for(ctx.session, ctx.policy, plan, skill.kind, p, e),
+    )
+
+
 def _apply_lessons(
     ctx: SkillContext, kind: str, params: dict[str, Any], evidence: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-    """Set what earlier edits taught, then let the specialist re-evaluate the result."""
-    found = [x for x in lessons_for(ctx.session, tool=kind, playbook=ctx.goal.playbook)
-             if x.param in params]  # fmt: skip
-    applied = [{"lesson_id": x.id, "statement": x.statement} for x in found]
-    changed = {x.param for x in found if params[x.param] != x.value}
-    if not changed:
+    """Bend the proposal to what earlier decisions taught, then let the specialist re-evaluate.
+
+    A lesson policy does not leave room for is not applied; the evidence says which.
+    """
+    found = lessons_for(ctx.session, tool=kind, playbook=ctx.goal.playbook)
+    bent = apply_lessons(found, params, evidence, policy=ctx.policy)
+    applied = [{"lesson_id": x.id, "statement": x.statement} for x in bent.applied]
+    if bent.unmet:
+        evidence = {**evidence, "lessons_not_applied": "; ".join(x.statement for x in bent.unmet)}
+    if not bent.changed:
         return params, evidence, applied
     skill = skill_for(kind)
-    merged = {**params, **{x.param: x.value for x in found if x.param in changed}}
-    evaluation = skill.evaluate(ctx, merged, frozenset(changed))
+    evaluation = skill.evaluate(ctx, bent.params, frozenset(bent.changed))
     params = skill.params_model.model_validate(evaluation.params).model_dump(mode="json")
     return params, {**evidence, **evaluation.evidence}, applied
 
 
 def advance(
-    engine: Engine, plan_id: str, policy: Policy, *, author: str = "orchestrator"
+    engine: Engine,
+    plan_id: str,
+    policy: Policy,
+    *,
+    author: str = "orchestrator",
+    model: SpecialistModel | None = None,
 ) -> list[str]:
     """Propose every ready step (running what policy allows) until nothing more is ready.
 
@@ -203,7 +272,7 @@ def advance(
         if not ready:
             break
         for step_id in ready:
-            action = _propose(engine, plan_id, step_id, policy, author)
+            action = _propose(engine, plan_id, step_id, policy, author, model)
             if action is None:
                 continue
             created.append(action.id)
@@ -321,7 +390,51 @@ def reject(
     with write_session(engine) as session:
         action = lifecycle.load_for_decision(session, action_id=action_id, revision=revision)
         lifecycle.check_role(action, actor, policy)
-        return lifecycle.reject(session, action, actor=actor, reason=reason, policy=policy, now=now)
+        params = dict(action.params)
+        rejected = lifecycle.reject(
+            session, action, actor=actor, reason=reason, policy=policy, now=now
+        )
+        _learn_from_rejection(session, rejected, params, actor=actor, reason=reason, now=now)
+        return rejected
+
+
+def _learn_from_rejection(
+    session: Session,
+    action: Action,
+    params: dict[str, Any],
+    *,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+) -> None:
+    """What a rejection teaches: the lessons its reason states, and that the kind asks again."""
+    session.flush()
+    decision = session.exec(
+        select(Decision)
+        .where(Decision.action_id == action.id, Decision.verdict == "reject")
+        .order_by(col(Decision.id).desc())
+    ).first()
+    plan = session.get(Plan, action.plan_id)
+    assert decision is not None and decision.id is not None and plan is not None
+    learn_from_reason(
+        session,
+        text=reason,
+        tool=action.tool,
+        params=params,
+        playbook=Goal.model_validate(plan.goal).playbook,
+        source="rejection",
+        actor=actor.name,
+        now=now,
+        decision_id=decision.id,
+    )
+    lower_autonomy(
+        session,
+        kind=action.tool,
+        actor=actor.name,
+        reason=f"{actor.name} rejected {action.id}: {reason}",
+        now=now,
+        decision_id=decision.id,
+    )
 
 
 def execute(engine: Engine, action_id: str, policy: Policy) -> Action:
@@ -351,7 +464,24 @@ def execute(engine: Engine, action_id: str, policy: Policy) -> Action:
                 started_at=now,
             )
         )
-    return _run(engine, action_id, policy)
+    return _after(engine, _run(engine, action_id, policy))
+
+
+def _after(engine: Engine, action: Action) -> Action:
+    """Weigh a finished action's result against the goal: continue, revise or ask."""
+    if action.status != "succeeded":
+        return action
+    with write_session(engine) as session:
+        plan = session.get(Plan, action.plan_id)
+        assert plan is not None
+        ledger.apply(
+            session,
+            plan,
+            ledger.review(session, plan, action),
+            trigger=action,
+            now=datetime.now(UTC),
+        )
+    return action
 
 
 def _run(engine: Engine, action_id: str, policy: Policy) -> Action:
@@ -404,7 +534,7 @@ def resume(engine: Engine, policy: Policy) -> list[str]:
         if action.status == "approved":
             execute(engine, action.id, policy)
         else:
-            _run(engine, action.id, policy)
+            _after(engine, _run(engine, action.id, policy))
     return [a.id for a in pending]
 
 

@@ -57,6 +57,16 @@ class Content(BaseModel):
     legal_review_topics: list[str] = Field(default_factory=list)
 
 
+class EarnedAutonomy(BaseModel):
+    """When Baton offers to raise one action kind's autonomy, and who may say yes."""
+
+    earn_after: int = Field(5, ge=1)
+    """Approvals in a row without a change before Baton suggests it."""
+    confirm_role: Role = "approver"
+    max_level: int = Field(2, ge=0, le=3)
+    """The highest level Baton may offer (3 would let external actions run by themselves)."""
+
+
 class Policy(BaseModel):
     """The parsed policy file; `sha256` identifies the exact text decisions were checked against."""
 
@@ -68,6 +78,7 @@ class Policy(BaseModel):
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     consent: Consent = Field(default_factory=Consent)
     content: Content = Field(default_factory=Content)
+    earned_autonomy: EarnedAutonomy = Field(default_factory=EarnedAutonomy)
     sha256: str = ""
 
     def autonomy_for(self, kind: str) -> int:
@@ -108,11 +119,14 @@ def load_policy(path: Path) -> Policy:
     return parse_policy(path.read_text(encoding="utf-8"))
 
 
-def needs_approval(policy: Policy, *, kind: str, risk: Risk) -> bool:
-    """The autonomy ladder: whether an action of this kind and risk waits for a person."""
-    level = policy.autonomy_for(kind)
-    if risk == "read":
-        return level < 1
-    if risk == "internal":
-        return level < 2
-    return level < 3
+RUNS_BY_ITSELF_AT: dict[str, int] = {"read": 1, "internal": 2, "external": 3}
+"""The lowest autonomy level at which an action of each risk runs without a click."""
+
+
+def needs_approval(policy: Policy, *, kind: str, risk: Risk, level: int | None = None) -> bool:
+    """The autonomy ladder: whether an action of this kind and risk waits for a person.
+
+    `level` overrides the policy's level for the kind (an earned, confirmed autonomy).
+    """
+    level = policy.autonomy_for(kind) if level is None else level
+    return level < RUNS_BY_ITSELF_AT[risk]

@@ -7,14 +7,17 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from agents.llm.accounting import PlanUsage, plan_usage
 from agents.specialists import skill_for
-from db.models import Action, Decision, Plan, Step
+from db.models import Action, Decision, LLMCall, Plan, PlanRevision, Step
 
 
 class CheckView(BaseModel):
     rule: str
     passed: bool
     detail: str
+    rule_version: str | None = None
+    """Short hash of the policy or brand configuration the rule read (None on older records)."""
 
 
 class DecisionView(BaseModel):
@@ -62,6 +65,15 @@ class StepView(BaseModel):
     action: ActionView | None
 
 
+class RevisionView(BaseModel):
+    """One re-plan: the version it made, why, and what changed step by step."""
+
+    version: int
+    reason: str
+    diff: list[dict[str, Any]]
+    at: str
+
+
 class PlanView(BaseModel):
     plan_id: str
     version: int
@@ -70,6 +82,12 @@ class PlanView(BaseModel):
     today: str
     goal: dict[str, Any]
     steps: list[StepView]
+    """The current steps (a re-plan's dropped or replaced steps are in `revisions`)."""
+    usage: PlanUsage = Field(default_factory=PlanUsage)
+    """Model calls, tokens and cost spent on this plan (zeros for the offline planner)."""
+    notices: list[str] = Field(default_factory=list)
+    """What the marketer was told while planning, e.g. that the offline planner stood in."""
+    revisions: list[RevisionView] = Field(default_factory=list)
 
 
 def action_view(action: Action, decisions: list[Decision]) -> ActionView:
@@ -122,7 +140,18 @@ def load_action_views(session: Session, actions: list[Action]) -> list[ActionVie
 
 
 def plan_view(session: Session, plan: Plan) -> PlanView:
-    steps = list(session.exec(select(Step).where(Step.plan_id == plan.id).order_by(Step.position)))  # type: ignore[arg-type]
+    steps = list(
+        session.exec(
+            select(Step)
+            .where(Step.plan_id == plan.id, col(Step.superseded_in).is_(None))
+            .order_by(col(Step.position))
+        )
+    )
+    revisions = session.exec(
+        select(PlanRevision)
+        .where(PlanRevision.plan_id == plan.id)
+        .order_by(col(PlanRevision.version))
+    )
     actions = list(session.exec(select(Action).where(Action.plan_id == plan.id)))
     views = {v.step_id: v for v in load_action_views(session, actions)}
     return PlanView(
@@ -142,4 +171,59 @@ def plan_view(session: Session, plan: Plan) -> PlanView:
             )
             for s in steps
         ],
+        usage=plan_usage(session, plan.id),
+        notices=plan.notices,
+        revisions=[
+            RevisionView(
+                version=r.version, reason=r.reason, diff=r.diff, at=r.created_at.isoformat()
+            )
+            for r in revisions
+        ],
     )
+
+
+class SpecialistTrace(BaseModel):
+    """One specialist's work on a plan, as the chat shows it: what it was given, what it gave."""
+
+    action_id: str
+    agent: str
+    tool: str
+    title: str
+    input: dict[str, Any]
+    output: dict[str, Any]
+
+
+def specialist_traces(session: Session, plan_id: str) -> list[SpecialistTrace]:
+    actions = session.exec(
+        select(Action).where(Action.plan_id == plan_id).order_by(col(Action.created_at))
+    )
+    calls: dict[str, list[LLMCall]] = {}
+    for call in session.exec(select(LLMCall).where(LLMCall.plan_id == plan_id)):
+        calls.setdefault(call.action_id or "", []).append(call)
+    traces = []
+    for a in actions:
+        record = a.record or {}
+        given: dict[str, Any] = {"tool_context": record.get("context", {})}
+        if "model_context" in record:
+            given["model_context"] = record["model_context"]
+        made = calls.get(a.id, [])
+        output: dict[str, Any] = {"params": a.params, "rationale": a.rationale, "status": a.status}
+        if made:
+            output["model"] = {
+                "calls": len(made),
+                "tokens": sum(c.prompt_tokens + c.completion_tokens for c in made),
+                "changes": record.get("model_changes", {}),
+            }
+        if record.get("model_error") or record.get("model_skipped"):
+            output["model_note"] = record.get("model_error") or record.get("model_skipped")
+        traces.append(
+            SpecialistTrace(
+                action_id=a.id,
+                agent=a.agent,
+                tool=a.tool,
+                title=a.title,
+                input=given,
+                output=output,
+            )
+        )
+    return traces

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import tempfile
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 
 from agents.lifecycle import DecisionError
 from agents.policy import PolicyError
-from agents.service import Baton, DecisionRequest
+from agents.service import Baton, DecisionOutcome, DecisionRequest
 from agents.views import ActionView, PlanView
 from app.cards import card_props, result_summary
 from app.datalayer import SQLiteDataLayer
@@ -27,6 +28,7 @@ T = TypeVar("T")
 SETTINGS = Settings.from_env()
 BATON, _ = Baton.open(SETTINGS)
 WHY = re.compile(r"^\s*why\b", re.IGNORECASE)
+WHY_NOT = re.compile(r"^\s*why\s+not\b", re.IGNORECASE)
 FORGET = re.compile(r"^\s*forget\s+lesson\s+#?(\d+)\s*$", re.IGNORECASE)
 HELP = """**Baton** plans a brief, proposes each step as a card, and runs only what you approve.
 
@@ -36,8 +38,12 @@ HELP = """**Baton** plans a brief, proposes each step as a card, and runs only w
   reason), **Why?**
 - Ask *why ...?* at any time (*why Tuesday?*, *why this audience?*): answers come from the
   decision record
-- Your edits to send times and segments become lessons: type *lessons* to see them,
-  *forget lesson 3* to undo one
+- Ask *why not ...?* (*why not Sunday?*, *why not only email?*): the tool re-runs with your
+  alternative and shows both side by side; nothing changes
+- Your edits, rejection reasons (*no sends on Sunday*, *keep SMS under 20%*) and thumbs-down
+  comments on a card become lessons: type *lessons* to see them, *forget lesson 3* to undo one
+- Approve one kind of step unchanged often enough and Baton offers to run it by itself; you
+  confirm, and the next rejection of that kind takes it back
 - Thumbs up/down and comments on any message are kept as feedback
 """
 REFUSALS = (DecisionError, PolicyError)
@@ -177,7 +183,11 @@ def _plan_markdown(plan: PlanView, label: str) -> str:
             else "waiting for earlier steps"
         )
         lines.append(f"{n}. *{step.agent}* — {step.title} ({state})")
-    lines += ["", f"_{label}. Plan `{plan.plan_id}`._"]
+    for notice in plan.notices:
+        lines += ["", f"> ⚠ {notice}"]
+    usage = f" {plan.usage.summary().capitalize()}." if plan.usage.calls else ""
+    version = f", version {plan.version}" if plan.version > 1 else ""
+    lines += ["", f"_{label}. Plan `{plan.plan_id}`{version}.{usage}_"]
     return "\n".join(lines)
 
 
@@ -203,16 +213,48 @@ async def _plan(brief: str) -> None:
         plan = await call(
             BATON.plan_brief, brief, actor=name, thread_id=cl.context.session.thread_id
         )
-        step.output = f"{len(plan.steps)} steps, planner: {plan.planner}"
+        step.output = f"{len(plan.steps)} steps · {plan.planner} planner · {plan.usage.summary()}"
+        await _show_specialists(plan.plan_id, step.id, set())
     message = cl.Message(content=_plan_markdown(plan, BATON.planner_label))
     await message.send()
     plans = cl.user_session.get("plan_messages") or {}
     plans[plan.plan_id] = message.id
     cl.user_session.set("plan_messages", plans)
+    narrative = cl.Message(content="", author="Baton")
+    async for piece in BATON.narrate(plan):
+        await narrative.stream_token(piece)
+    await narrative.send()
     views = [s.action for s in plan.steps if s.action is not None]
     await _show_actions(views, role)
     if not any(v.status == "proposed" for v in views):
         await cl.Message(content="Every step has run: nothing needs your approval.").send()
+
+
+async def _show_specialists(plan_id: str, parent_id: str | None, shown: set[str]) -> None:
+    """Each specialist's work as a step: the context it was given and what it proposed."""
+    for trace in await call(BATON.specialist_traces, plan_id):
+        if trace.action_id in shown:
+            continue
+        async with cl.Step(
+            name=f"{trace.agent} specialist · {trace.tool}", type="tool", parent_id=parent_id
+        ) as step:
+            step.language = "json"
+            step.input = json.dumps(trace.input, indent=2, default=str)
+            step.output = json.dumps(trace.output, indent=2, default=str)
+
+
+async def _post_revisions(outcome: DecisionOutcome) -> None:
+    """Tell the marketer when a result changed the plan (with the diff) or raised a question."""
+    for revision in outcome.revisions:
+        lines = [f"**Plan revised · version {revision.version}**: {revision.reason}", ""]
+        for change in revision.diff:
+            mark = {"added": "+", "removed": "−", "changed": "~"}.get(change["change"], "~")
+            lines.append(f"- `{mark}` *{change['key']}* — {change['title']}: {change['detail']}")
+        lines.append("")
+        lines.append("Steps you already decided are unchanged and are not asked again.")
+        await cl.Message(content="\n".join(lines), author="Baton").send()
+    for question in outcome.questions:
+        await cl.Message(content=f"**Question** · {question}", author="Baton").send()
 
 
 async def _refresh_plan(plan_id: str) -> None:
@@ -227,6 +269,12 @@ async def _why(question: str, action_id: str | None = None) -> None:
     plan_id = await call(BATON.latest_plan_id, thread_id=cl.context.session.thread_id)
     explanation = await call(BATON.explain, action_id=action_id, question=question, plan_id=plan_id)
     await cl.Message(content=explanation.to_markdown(), author="Baton").send()
+
+
+async def _why_not(question: str) -> None:
+    plan_id = await call(BATON.latest_plan_id, thread_id=cl.context.session.thread_id)
+    comparison = await call(BATON.why_not, question=question, plan_id=plan_id)
+    await cl.Message(content=comparison.to_markdown(), author="Baton").send()
 
 
 async def _import_upload(element: Any) -> None:
@@ -268,8 +316,9 @@ async def _import_upload(element: Any) -> None:
 async def _show_lessons() -> None:
     views = await call(BATON.list_lessons)
     if not views:
-        await cl.Message(content="No lessons yet: your edits to send times and segments "
-                         "teach Baton what to propose next time.").send()  # fmt: skip
+        await cl.Message(content="No lessons yet: your edits, rejection reasons and "
+                         "thumbs-down comments teach Baton what to propose next time."
+                         ).send()  # fmt: skip
         return
     lines = ["**What Baton has learned** (type *forget lesson N* to undo one):", ""]
     lines += [f"{v.lesson_id}. {v.statement} ({v.playbook} plans)" for v in views]
@@ -293,6 +342,8 @@ async def _on_message(message: cl.Message) -> None:
             user, _ = _user()
             statement = await call(BATON.forget_lesson, int(forget.group(1)), actor=user)
             await cl.Message(content=f"Forgot lesson {forget.group(1)}: {statement}.").send()
+        elif WHY_NOT.match(text):
+            await _why_not(text)
         elif WHY.match(text):
             await _why(text)
         else:
@@ -323,9 +374,55 @@ async def _on_decide(action: cl.Action) -> dict[str, Any]:
             await cl.Message(
                 content=f"**Rejected · {outcome.action.title}**: “{request.reason.strip()}”."
             ).send()
+    await _post_learning(outcome)
+    await _post_revisions(outcome)
+    if outcome.new_actions:
+        before = {a.action_id for a in await call(BATON.specialist_traces, outcome.action.plan_id)}
+        before -= {a.action_id for a in outcome.new_actions}
+        await _show_specialists(outcome.action.plan_id, None, before)
     await _show_actions(outcome.new_actions, role)
     await _refresh_plan(outcome.action.plan_id)
     return {"ok": True, "message": "", "props": card_props(outcome.action, role=role)}
+
+
+async def _post_learning(outcome: DecisionOutcome) -> None:
+    """Say what a decision taught, and offer (or take back) autonomy for its kind."""
+    notes = [f"Learned: {outcome.lesson}." if outcome.lesson else "", outcome.autonomy_note or ""]
+    if any(notes):
+        await cl.Message(content=" ".join(n for n in notes if n), author="Baton").send()
+    offer = outcome.autonomy_suggestion
+    if offer is None:
+        return
+    if not offer.can_confirm:
+        await cl.Message(
+            content=f"{offer.text} Someone with the {offer.confirm_role} role can confirm it.",
+            author="Baton",
+        ).send()
+        return
+    buttons = [
+        cl.Action(
+            name="baton_autonomy", payload={"kind": offer.kind, "choice": choice}, label=label
+        )
+        for choice, label in (("raise", "Yes, run it without asking"), ("decline", "Not now"))
+    ]
+    await cl.Message(content=offer.text, author="Baton", actions=buttons).send()
+
+
+@cl.action_callback("baton_autonomy")
+async def _on_autonomy(action: cl.Action) -> None:
+    """Confirm or decline an autonomy offer. The payload is untrusted: the service re-checks
+    the role and that the offer still stands."""
+    kind, choice = str(action.payload.get("kind", ""))[:64], action.payload.get("choice")
+    if choice not in ("raise", "decline"):
+        return
+    try:
+        name, _ = _user()
+        answer = BATON.raise_autonomy if choice == "raise" else BATON.decline_autonomy
+        text = await call(answer, kind, actor=name)
+    except REFUSALS as exc:
+        text = f"**Not done:** {exc}"
+    await action.remove()
+    await cl.Message(content=text, author="Baton").send()
 
 
 async def _current_props(action_id: str) -> dict[str, Any] | None:
@@ -364,11 +461,17 @@ async def _on_card(action: cl.Action) -> dict[str, Any]:
 @cl.on_feedback
 async def _on_feedback(feedback: Feedback) -> None:
     name, _ = _user()
-    await call(
+    cards = cl.user_session.get("cards") or {}
+    # Feedback on a card's message is feedback on its action: a thumbs-down comment teaches.
+    action_id = next((a for a, (_, m) in cards.items() if m and m == feedback.forId), None)
+    learned = await call(
         BATON.record_feedback,
         actor=name,
         value=int(feedback.value),
         comment=feedback.comment or "",
         message_id=feedback.forId,
         thread_id=feedback.threadId,
+        action_id=action_id,
     )
+    if learned:
+        await cl.Message(content=f"Learned: {learned}.", author="Baton").send()

@@ -90,11 +90,15 @@ def cmd_plan(args: argparse.Namespace) -> None:
     today = date.fromisoformat(args.today) if args.today else None
     baton = open_baton(today)
     plan = baton.plan_brief(args.brief, actor=args.as_user, today=today)
+    for notice in plan.notices:
+        print(notice, file=sys.stderr)
     if args.json:
         _print_json(plan.model_dump(mode="json"))
         return
     g = plan.goal
     print(f"Plan {plan.plan_id} ({plan.planner} planner): {g['objective']}")
+    if plan.usage.calls:
+        print(f"  {plan.usage.summary()}")
     budget = f"{g['currency']} {g['budget']:,.2f}" if g.get("budget") else "none"
     print(
         f"  playbook {g['playbook']}, budget {budget}, channels "
@@ -130,8 +134,22 @@ def _decide(args: argparse.Namespace, request: DecisionRequest) -> None:
     print(f"{a.action_id} is now {a.status} (revision {a.revision}).")
     if a.error:
         print(f"  {a.error}")
+    for revision in outcome.revisions:
+        print(f"Plan revised to version {revision.version}: {revision.reason}")
+        for change in revision.diff:
+            print(f"  {change['change']} {change['key']}: {change['detail']}")
+    for question in outcome.questions:
+        print(f"Question: {question}")
     for new in outcome.new_actions:
         print("  next: " + _action_line(new.model_dump()))
+    if outcome.lesson:
+        print(f"Learned: {outcome.lesson}.")
+    if outcome.autonomy_note:
+        print(outcome.autonomy_note)
+    offer = outcome.autonomy_suggestion
+    if offer:
+        who = "" if offer.can_confirm else f" (someone with the {offer.confirm_role} role)"
+        print(f"{offer.text} Confirm with `baton autonomy raise {offer.kind}`{who}.")
 
 
 def cmd_approve(args: argparse.Namespace) -> None:
@@ -160,6 +178,16 @@ def cmd_reject(args: argparse.Namespace) -> None:
 
 
 def cmd_why(args: argparse.Namespace) -> None:
+    if args.alternative is not None:
+        question = args.alternative.strip()
+        if not question.lower().startswith("why"):
+            question = f"why not {question}?"
+        comparison = open_baton().why_not(question=question, action_id=args.action_id)
+        if args.json:
+            _print_json(comparison.model_dump(mode="json"))
+        else:
+            print(comparison.to_markdown())
+        return
     explanation = open_baton().explain(action_id=args.action_id)
     if args.json:
         _print_json(explanation.model_dump(mode="json"))
@@ -269,10 +297,35 @@ def cmd_lessons(args: argparse.Namespace) -> None:
         _print_json([v.model_dump(mode="json") for v in views])
         return
     if not views:
-        print("No lessons yet: edits to send times and segments teach Baton.")
+        print("No lessons yet: edits, rejection reasons and thumbs-down comments teach Baton.")
     for v in views:
         state = "" if v.active else f"  (superseded by {v.superseded_by})"
         print(f"{v.lesson_id:>4}  [{v.playbook} · {v.tool}] {v.statement}{state}")
+
+
+def cmd_autonomy(args: argparse.Namespace) -> None:
+    baton = open_baton()
+    if args.autonomy_command == "raise":
+        print(baton.raise_autonomy(args.kind, actor=args.as_user))
+        return
+    if args.autonomy_command == "lower":
+        print(baton.lower_autonomy(args.kind, actor=args.as_user))
+        return
+    kinds = baton.autonomy_overview()
+    if args.json:
+        _print_json([k.model_dump(mode="json") for k in kinds])
+        return
+    if not kinds:
+        print("No actions yet.")
+    for k in kinds:
+        by = f" (raised by {k.granted_by})" if k.granted_by else ""
+        state = "runs by itself" if k.runs_by_itself else "asks first"
+        offer = "  <- suggested: `baton autonomy raise " + k.kind + "`" if k.suggested else ""
+        print(
+            f"{k.kind:<16} level {k.effective_level}{by}, {state}; {k.approved_unchanged} "
+            f"approved unchanged, {k.edited} edited, {k.rejected} rejected, streak {k.streak}"
+            f"{offer}"
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -336,6 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     why = sub.add_parser("why", help="why an action is what it is, from its decision record")
     why.add_argument("action_id")
+    why.add_argument(
+        "--not",
+        dest="alternative",
+        metavar="ALTERNATIVE",
+        help='compare with an alternative ("Sunday", "6pm", "only email", "800 on sms"); '
+        "the tool re-runs with it, nothing is changed",
+    )
     why.add_argument("--json", action="store_true")
     why.set_defaults(func=cmd_why)
 
@@ -365,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import)
 
-    lessons = sub.add_parser("lessons", help="what Baton has learned from your edits")
+    lessons = sub.add_parser("lessons", help="what Baton has learned from your decisions")
     lessons.add_argument("--json", action="store_true")
     lessons.add_argument("--all", action="store_true", help="include superseded lessons")
     lessons.set_defaults(func=cmd_lessons, lessons_command="list")
@@ -374,6 +434,19 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("lesson_id", type=int)
     forget.add_argument("--as", dest="as_user", default="admin", metavar="USER")
     forget.set_defaults(func=cmd_lessons)
+
+    auto = sub.add_parser("autonomy", help="per action kind: approval streaks, earned autonomy")
+    auto.add_argument("--json", action="store_true")
+    auto.set_defaults(func=cmd_autonomy, autonomy_command="list")
+    auto_sub = auto.add_subparsers(dest="autonomy_command", metavar="SUBCOMMAND")
+    for name, text in (
+        ("raise", "accept Baton's suggestion: let this kind run without asking"),
+        ("lower", "make this kind ask first again"),
+    ):
+        change = auto_sub.add_parser(name, help=text)
+        change.add_argument("kind", metavar="KIND")
+        change.add_argument("--as", dest="as_user", default="admin", metavar="USER")
+        change.set_defaults(func=cmd_autonomy)
 
     audit = sub.add_parser("audit", help="export or verify the hash-chained audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="SUBCOMMAND")

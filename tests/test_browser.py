@@ -481,6 +481,46 @@ def test_reject_asks_for_a_reason(open_tab: Callable[[str], Tab], server: Server
     ]
 
 
+def test_why_and_why_not_show_the_records_numbers(
+    open_tab: Callable[[str], Tab], server: Server
+) -> None:
+    tab = open_tab("admin")
+    page = tab.page
+    button(tab.start_winback(), "Approve").click()
+    schedule = card(page, "schedule_send")
+    expect(schedule).to_have_attribute("data-status", "proposed")
+    with ledger(server.home) as baton:
+        proposed = baton.get_action(str(schedule.get_attribute("data-action-id")))
+    weekdays = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    day = weekdays[proposed.params["send_weekday"]]
+    # The chosen slot's rate: the best slot's, unless a lesson (an earlier test's edit) moved it.
+    evidence = proposed.evidence
+    rate = f"{evidence.get('chosen_slot_open_rate') or evidence['expected_open_rate']:.1%}"
+    sends = f"{evidence['sample_sends']:,}"
+
+    # Why: the answer names the day and shows the evidence behind it, from the record.
+    tab.say(f"why {day}?")
+    answer = assistant_message(page, f"Send day: {day}")
+    expect(answer).to_have_count(1)
+    expect(answer).to_contain_text(rate)
+    expect(answer).to_contain_text(sends)
+
+    # Why not: the tool re-runs with another day; both sides in one table.
+    other = "Sunday" if day != "Sunday" else "Monday"
+    tab.say(f"why not {other}?")
+    table = assistant_message(page, f"Why not {other}").locator("table")
+    expect(table).to_have_count(1)
+    expect(table).to_contain_text(f"alternative: {other}")
+    row = table.locator("tr").filter(has_text="expected open rate")
+    expect(row).to_contain_text(rate)
+    assert re.search(r"\d+\.\d%.*\d+\.\d%", row.inner_text(), re.S), row.inner_text()
+    expect(table.locator("tr").filter(has_text="policy")).to_contain_text("passes")
+
+    with ledger(server.home) as baton:
+        after = baton.get_action(proposed.action_id)
+    assert (after.status, after.revision, after.params) == ("proposed", 1, proposed.params)
+
+
 def test_thumbs_down_with_a_comment_is_kept_as_feedback(
     open_tab: Callable[[str], Tab], server: Server
 ) -> None:

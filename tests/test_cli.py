@@ -143,6 +143,30 @@ def test_reject_keeps_the_reason(home: Path) -> None:
     assert decided["decisions"][-1]["reason"] == "too broad"
 
 
+def test_why_not_compares_an_alternative_and_changes_nothing(home: Path) -> None:
+    plan = json.loads(run(home, "plan", "--json", "--today", TODAY.isoformat(), WINBACK).stdout)
+    segment = next(s["action"] for s in plan["steps"] if s["agent"] == "audience")
+    assert run(home, "approve", segment["action_id"], "--revision", "1").returncode == 0
+    listed = json.loads(run(home, "actions", "--plan", plan["plan_id"], "--json").stdout)
+    schedule = next(a for a in listed if a["tool"] == "schedule_send")
+    out = run(home, "why", schedule["action_id"], "--not", "Sunday", "--json")
+    assert out.returncode == 0, out.stderr
+    comparison = json.loads(out.stdout)
+    assert comparison["action_id"] == schedule["action_id"]
+    assert comparison["changes"] == {"send_weekday": 6}
+    assert comparison["alternative_policy"]["passed"] is True
+    rate = next(r for r in comparison["rows"] if r["key"] == "chosen_slot_open_rate")
+    assert rate["chosen"] == schedule["evidence"]["expected_open_rate"]
+    text = run(home, "why", schedule["action_id"], "--not", "11pm").stdout
+    assert "| --- | --- | --- |" in text and "breaks quiet_hours" in text
+    odd = run(home, "why", schedule["action_id"], "--not", "purple")
+    assert odd.returncode == 0 and "Baton can compare" in odd.stdout
+    after = json.loads(run(home, "actions", "--plan", plan["plan_id"], "--json").stdout)
+    assert after == listed, "a why-not changes nothing"
+    missing = run(home, "why", "act_nope", "--not", "Sunday")
+    assert missing.returncode == 2 and "There is no action act_nope." in missing.stderr
+
+
 @pytest.mark.slow
 def test_a_fresh_data_directory_prints_the_admin_login_once(tmp_path: Path) -> None:
     home = tmp_path / "fresh"

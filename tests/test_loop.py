@@ -26,8 +26,8 @@ BRIEFS = {
     "ab_test": "A/B test two subject lines for the newsletter to engaged subscribers next week",
     "audience_build": "Build a segment of customers in Europe who bought at least 3 times",
     "content_review": 'Review this copy: "Our jackets keep you dry on every trail. You are '
-                      'receiving this because you opted in to Northwind updates. Unsubscribe: '
-                      '{{unsubscribe_url}}"',
+    "receiving this because you opted in to Northwind updates. Unsubscribe: "
+    '{{unsubscribe_url}}"',
 }
 
 
@@ -128,8 +128,9 @@ def test_feedback_is_stored_and_updated_per_message(baton: Baton) -> None:
 
 
 def test_content_review_blocks_copy_until_it_is_fixed(baton: Baton) -> None:
-    plan = baton.plan_brief('Review this copy: "Guaranteed to keep you dry, act now!"',
-                            actor="admin", today=TODAY)
+    plan = baton.plan_brief(
+        'Review this copy: "Guaranteed to keep you dry, act now!"', actor="admin", today=TODAY
+    )
     copy = action_for(baton, plan.plan_id, "draft_copy")
     assert "Guaranteed to keep you dry" in copy.params["body"]
     failed = {c.rule for c in copy.policy_checks if not c.passed}
@@ -137,9 +138,14 @@ def test_content_review_blocks_copy_until_it_is_fixed(baton: Baton) -> None:
     with pytest.raises(DecisionError) as refused:
         approve(baton, copy)
     assert refused.value.code == "policy" and "act now" in str(refused.value)
-    fixed = approve(baton, copy, changes={
-        "body": "Built to keep you dry on every trail.\n\nYou are receiving this because you "
-                "opted in to Northwind updates.\nUnsubscribe: {{unsubscribe_url}}"})
+    fixed = approve(
+        baton,
+        copy,
+        changes={
+            "body": "Built to keep you dry on every trail.\n\nYou are receiving this because you "
+            "opted in to Northwind updates.\nUnsubscribe: {{unsubscribe_url}}"
+        },
+    )
     assert fixed.status == "succeeded" and fixed.revision == 2
     compliance = action_for(baton, plan.plan_id, "check_campaign")
     assert compliance.result is not None and compliance.result["passed"] is True

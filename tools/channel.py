@@ -107,6 +107,42 @@ def best_send_time(
     return result.model_copy(deep=True)
 
 
+def slot_rate(
+    session: Session,
+    *,
+    contact_ids: list[int] | None,
+    channel: str = "email",
+    now: datetime,
+    weekday: int,
+    hour: int,
+    lookback_days: int = 365,
+    smoothing: float = 200.0,
+) -> SlotRate:
+    """One local slot's smoothed open rate, by the formula `best_send_time` ranks slots with.
+
+    Any slot has a rate, however few its sends: "why not Sunday at 18:00?" compares the
+    chosen slot with one that may never have made the shortlist.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if not (0 <= weekday <= 6 and 0 <= hour <= 23):
+        raise ValueError("weekday must be 0-6 and hour 0-23")
+    with rollup_connection(session) as conn:
+        counts = _slot_counts(conn, contact_ids, channel, now - timedelta(days=lookback_days), now)
+    total_sends = sum(sends for sends, _ in counts.values())
+    global_rate = sum(opens for _, opens in counts.values()) / total_sends if total_sends else 0.0
+    sends, opens = counts.get((weekday, hour), (0, 0))
+    rate = (opens + smoothing * global_rate) / (sends + smoothing) if sends + smoothing else 0.0
+    return SlotRate(
+        weekday=weekday,
+        weekday_name=WEEKDAY_NAMES[weekday],
+        hour=hour,
+        expected_open_rate=round(rate, 4),
+        sends=sends,
+        opens=opens,
+    )
+
+
 def _slot_counts(
     conn: Connection, contact_ids: list[int] | None, channel: str, start: datetime, now: datetime
 ) -> dict[tuple[int, int], tuple[int, int]]:

@@ -22,6 +22,8 @@ class Check(BaseModel):
     rule: str
     passed: bool
     detail: str
+    rule_version: str | None = None
+    """Short hash of the configuration the rule read (set by the policy gate)."""
 
 
 class ContentRules(BaseModel):

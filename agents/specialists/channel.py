@@ -11,7 +11,7 @@ from sqlmodel import select
 from agents.goal import MESSAGING_CHANNELS
 from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
 from db.models import Action, SegmentMember
-from tools.channel import best_send_time, next_send_date
+from tools.channel import best_send_time, next_send_date, slot_rate
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -50,13 +50,20 @@ def _evidence(ctx: SkillContext, channel: str) -> dict[str, Any]:
     return {**result.model_dump(), "basis": "this audience" if ids is not None else "all contacts"}
 
 
-def _slot_rate(evidence: dict[str, Any], weekday: int, hour: int) -> float | None:
-    if evidence.get("send_weekday") == weekday and evidence.get("send_hour_local") == hour:
-        return float(evidence["expected_open_rate"])
-    for alt in evidence.get("alternatives", []):
-        if alt.get("weekday") == weekday and alt.get("hour") == hour:
-            return float(alt["expected_open_rate"])
-    return None
+def _chosen_slot(
+    ctx: SkillContext, evidence: dict[str, Any], weekday: int, hour: int
+) -> dict[str, Any]:
+    """The open rate and past sends of the slot the parameters name, on the evidence's basis."""
+    ids = _segment_ids(ctx) if evidence.get("basis") == "this audience" else None
+    slot = slot_rate(
+        ctx.session,
+        contact_ids=ids,
+        channel=str(evidence.get("channel", "email")),
+        now=ctx.now,
+        weekday=weekday,
+        hour=hour,
+    )
+    return {"chosen_slot_open_rate": slot.expected_open_rate, "chosen_slot_sends": slot.sends}
 
 
 def propose(ctx: SkillContext) -> Proposal:
@@ -108,9 +115,7 @@ def evaluate(ctx: SkillContext, params: dict[str, Any], changed: frozenset[str])
             today=ctx.today, start=ctx.goal.start, send_weekday=schedule.send_weekday
         )
     evidence = _evidence(ctx, schedule.channel)
-    evidence["chosen_slot_open_rate"] = _slot_rate(
-        evidence, schedule.send_weekday, schedule.send_hour_local
-    )
+    evidence.update(_chosen_slot(ctx, evidence, schedule.send_weekday, schedule.send_hour_local))
     return Evaluation(params=schedule.model_dump(mode="json"), evidence=evidence)
 
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from agents.gate import content_rules
+from agents.gate import content_rules, with_rule_versions
 from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
 from db.models import Action
 from tools.audience import SegmentResult
@@ -54,10 +54,11 @@ def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
     checks: list[Check] = []
     needs_legal_review = False
     channels: list[str] = list(ctx.goal.channels) or ["email"]
+    rules = content_rules(ctx.session, ctx.policy)
     copy_result = ctx.upstream_result("copy")
     if copy_result:
         copy = Copy.model_validate({**copy_result, "variant": copy_result.get("variant", "A")})
-        review = check_content(copy, content_rules(ctx.session, ctx.policy), channels=channels)
+        review = check_content(copy, rules, channels=channels)
         checks += review.checks
         needs_legal_review = review.needs_legal_review
     segment_result = ctx.upstream_result("segment")
@@ -76,6 +77,7 @@ def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
                 f"{quiet.end:02d}:00",
             )
         )
+    checks = with_rule_versions(checks, ctx.policy, rules)
     failed = [c.rule for c in checks if not c.passed]
     return {
         "passed": not failed,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
+from agents.goal import Goal
 from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
 from db.models import Action
-from tools.experiment import design_ab_test
+from tools.experiment import TestDesign, design_ab_test
 from tools.performance import kpi_summary
 
 BASELINE_LOOKBACK_DAYS = 90
@@ -42,20 +44,44 @@ def _evidence(ctx: SkillContext, p: TestParams) -> dict[str, Any]:
     return {"audience_size": _audience_size(ctx), **design.model_dump()}
 
 
-def propose(ctx: SkillContext) -> Proposal:
-    kpis = kpi_summary(
-        ctx.session, start=ctx.today - timedelta(days=BASELINE_LOOKBACK_DAYS), end=ctx.today
-    )
-    channel = next((c for c in ctx.goal.channels if c in ("email", "sms", "push")), "email")
+def _baseline(session: Session, goal: Goal, today: date) -> tuple[str, float]:
+    """The test channel and its click rate over the lookback (2% when there is no history)."""
+    kpis = kpi_summary(session, start=today - timedelta(days=BASELINE_LOOKBACK_DAYS), end=today)
+    channel = next((c for c in goal.channels if c in ("email", "sms", "push")), "email")
     row = next((r for r in kpis.rows if r.channel == channel), None)
-    baseline = min(max(float(row.ctr) if row and row.ctr else 0.02, 0.001), 0.5)
-    params = TestParams(
+    return channel, min(max(float(row.ctr) if row and row.ctr else 0.02, 0.001), 0.5)
+
+
+def default_params(session: Session, goal: Goal, today: date) -> TestParams:
+    _, baseline = _baseline(session, goal, today)
+    return TestParams(
         baseline=round(baseline, 4), mde=round(max(baseline * RELATIVE_LIFT, 0.001), 4)
     )
+
+
+def design_for_plan(session: Session, goal: Goal, today: date, *, audience_size: int) -> TestDesign:
+    """The design this specialist would propose for an audience (the ledger checks it early)."""
+    p = default_params(session, goal, today)
+    return design_ab_test(
+        audience_size=audience_size, baseline=p.baseline, mde=p.mde, variants=p.variants
+    )
+
+
+def propose(ctx: SkillContext) -> Proposal:
+    channel, baseline = _baseline(ctx.session, ctx.goal, ctx.today)
+    params = default_params(ctx.session, ctx.goal, ctx.today)
+    planned = ctx.step.inputs.get("mde")
+    if planned is not None:  # a re-plan sized the test to the audience
+        params = params.model_copy(update={"mde": float(planned)})
     evidence = _evidence(ctx, params)
+    lift = (
+        f"a {RELATIVE_LIFT:.0%} relative lift"
+        if planned is None
+        else "the smallest lift this audience can show"
+    )
     rationale = (
         f"Baseline {channel} click rate {baseline:.2%} over the last "
-        f"{BASELINE_LOOKBACK_DAYS} days; detecting a {RELATIVE_LIFT:.0%} relative lift "
+        f"{BASELINE_LOOKBACK_DAYS} days; detecting {lift} "
         f"({params.mde:.2%} absolute) needs {evidence['sample_per_variant']:,} per "
         f"variant. {evidence['detail']}"
     )
