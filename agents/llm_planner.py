@@ -113,7 +113,15 @@ def check_plan(reply: PlanReply, *, today: date, max_steps: int) -> None:
         raise ValueError("the plan has no steps")
     if len(reply.steps) > max_steps:
         raise ValueError(f"the plan has {len(reply.steps)} steps; at most {max_steps} allowed")
-    goal_from_reply(reply.goal, today=today)
+    goal = goal_from_reply(reply.goal, today=today)
+    sends = {"distribution.launch_campaign", "channel.schedule_send"} & {
+        s.tool for s in reply.steps
+    }
+    # A report or review looks back (start in the past is its point); a send cannot.
+    if sends and goal.start is not None and goal.start < today:
+        raise ValueError(
+            f"goal.start {goal.start} is in the past (today is {today}), but the plan sends"
+        )
     seen: dict[str, str] = {}
     for step in reply.steps:
         if step.key in seen:
@@ -162,8 +170,6 @@ def goal_from_reply(reply: GoalReply, *, today: date) -> Goal:
         data["currency"] = str(data["currency"]).upper()
     if data["start"] and data["end"] and data["end"] < data["start"]:
         raise ValueError("goal.end is before goal.start")
-    if data["start"] and data["start"] < today:
-        raise ValueError(f"goal.start {data['start']} is in the past (today is {today})")
     data["channels"] = list(dict.fromkeys(data["channels"]))
     return Goal.model_validate(data)
 

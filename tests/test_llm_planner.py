@@ -121,6 +121,26 @@ def test_a_launch_without_compliance_is_refused_and_repaired(
     assert "compliance.check_campaign" in scripted_llm.requests[1].body["messages"][-1]["content"]
 
 
+def test_a_send_starting_in_the_past_is_repaired_but_a_report_may_look_back(
+    llm_baton: Baton, scripted_llm: ScriptedLLM
+) -> None:
+    scripted_llm.expect(
+        plan(WINBACK, today=TODAY, start="2026-10-01"), plan(WINBACK, today=TODAY), agent="planner"
+    )
+    scripted_llm.expect(echo_specialist(), agent="audience")
+    view = llm_baton.plan_brief(WINBACK, actor="admin", today=TODAY)
+    repair = scripted_llm.requests[1].body["messages"][-1]["content"]
+    assert "goal.start 2026-10-01 is in the past" in repair and "the plan sends" in repair
+    assert view.goal["start"] == "2026-12-01"
+
+    report = "How did our channels perform last month? Give me a KPI report."
+    scripted_llm.expect(plan(report, today=TODAY), agent="planner")
+    scripted_llm.expect(specialist(), agent="performance")
+    scripted_llm.expect(specialist(), agent="research")
+    looked_back = llm_baton.plan_brief(report, actor="admin", today=TODAY)
+    assert looked_back.planner == "llm" and looked_back.goal["start"] == "2026-10-01"
+
+
 def test_garbage_twice_falls_back_to_the_offline_planner_and_says_so(
     llm_baton: Baton, scripted_llm: ScriptedLLM
 ) -> None:
