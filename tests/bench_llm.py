@@ -139,6 +139,7 @@ def _baseline(server: ScriptedLLM, brief: str, baton_bodies: list[dict[str, Any]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=3000)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per brief (median)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp, ScriptedLLM() as server:
@@ -147,18 +148,26 @@ def main() -> None:
             0
         ].engine.dispose()
         for n, (playbook, brief) in enumerate(sorted(BRIEFS.items())):
-            home = Path(tmp) / f"run{n}"
-            shutil.copytree(template, home)
-            shutil.copytree(template, Path(tmp) / f"offline{n}")
-            offline = _offline_ms(Path(tmp) / f"offline{n}", brief)
-            StructuredAsker._learned.clear()
-            bodies, beside_model = _baton_run(home, server, brief)
-            overhead = beside_model - offline
+            # Offline and LLM runs alternate, each on a fresh copy, so caches treat them alike.
+            offline_ms, beside_model_ms = [], []
+            for run in range(args.runs):
+                home = Path(tmp) / f"offline{n}-{run}"
+                shutil.copytree(template, home)
+                offline_ms.append(_offline_ms(home, brief))
+                shutil.rmtree(home)
+                home = Path(tmp) / f"run{n}-{run}"
+                shutil.copytree(template, home)
+                StructuredAsker._learned.clear()
+                bodies, beside_model = _baton_run(home, server, brief)
+                beside_model_ms.append(beside_model)
+                shutil.rmtree(home)
+            overhead = statistics.median(beside_model_ms) - statistics.median(offline_ms)
             baton_tokens = sum(estimate_request_tokens(b) for b in bodies)
             baseline_tokens = _baseline(server, brief, bodies)
             rows.append((playbook, len(bodies), baton_tokens, baseline_tokens, overhead))
     print(
-        f"\nLLM orchestration on {args.contacts:,} contacts, scripted model answering instantly\n"
+        f"\nLLM orchestration on {args.contacts:,} contacts, scripted model answering instantly "
+        f"(overhead: median of {args.runs} runs)\n"
     )
     print(
         "| playbook | model calls | Baton prompt tokens | one-agent baseline | ratio | overhead |"

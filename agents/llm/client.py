@@ -8,7 +8,9 @@ wait will fix, so it is not retried either.
 
 from __future__ import annotations
 
+import functools
 import re
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -183,6 +185,13 @@ def describe_failure(exc: BaseException, *, model: str, deadline: float) -> Mode
     )
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The system's CA bundle, loaded once per process: loading it takes ~50 ms, which would
+    otherwise be paid by every brief. An SSLContext is safe to share between threads."""
+    return ssl.create_default_context()
+
+
 class ModelClient:
     """Async access to one OpenAI-compatible model (OpenAI, Azure, Ollama, vLLM, LM Studio)."""
 
@@ -193,6 +202,9 @@ class ModelClient:
         self.config = settings.llm
         self.endpoint = settings.llm.azure_endpoint or settings.openai_base_url or "openai"
         self._client: openai.AsyncOpenAI
+        http_client = openai.DefaultAsyncHttpxClient(
+            verify=_tls_context(), timeout=settings.llm.timeout
+        )
         if settings.llm.azure_endpoint:
             self._client = openai.AsyncAzureOpenAI(
                 azure_endpoint=settings.llm.azure_endpoint,
@@ -200,6 +212,7 @@ class ModelClient:
                 api_version=settings.llm.azure_api_version,
                 max_retries=0,
                 timeout=settings.llm.timeout,
+                http_client=http_client,
             )
         else:
             self._client = openai.AsyncOpenAI(
@@ -208,6 +221,7 @@ class ModelClient:
                 base_url=settings.openai_base_url,
                 max_retries=0,
                 timeout=settings.llm.timeout,
+                http_client=http_client,
             )
 
     async def close(self) -> None:
