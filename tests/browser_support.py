@@ -21,7 +21,7 @@ import pytest
 
 from agents.service import Baton
 from db.engine import make_engine
-from tests.conftest import make_settings
+from tests.conftest import make_settings, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -68,6 +68,8 @@ class BatonServer:
     home: Path
     log_path: Path
     port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment, e.g. OPENAI_BASE_URL and BATON_MODEL for a scripted model."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -75,9 +77,7 @@ class BatonServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "BATON_HOME": str(self.home)}
-        for name in ("BATON_DB_URL", "BATON_MODEL", "DATABASE_URL"):
-            env.pop(name, None)
+        env = subprocess_env(self.home, **self.env)
         baton = Path(sys.executable).with_name("baton")
         command = [str(baton)] if baton.exists() else [sys.executable, "-m", "app.cli"]
         with self.log_path.open("wb") as log:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 import socket
 import sqlite3
@@ -66,6 +67,25 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield attempts
     if attempts:
         pytest.fail(f"the test tried to reach non-loopback hosts: {', '.join(attempts)}")
+
+
+MACHINE_ONLY_ENV = (
+    "BATON_DB_URL",
+    "BATON_MODEL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "DATABASE_URL",
+)
+"""Settings a developer's shell may carry that would point a test's subprocess elsewhere
+(another database, a real model): tests set them explicitly or not at all."""
+
+
+def subprocess_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment for a `baton` subprocess over `home`: offline unless `extra` says not."""
+    env = {k: v for k, v in os.environ.items() if k not in MACHINE_ONLY_ENV}
+    return {**env, "BATON_HOME": str(home), **extra}
 
 
 def make_settings(home: Path, **llm: Any) -> Settings:

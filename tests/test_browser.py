@@ -7,7 +7,6 @@ plans. The server's output for the duration of a test is printed when that test 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from tests.browser_support import (
     pretty,
     require_chromium,
 )
-from tests.conftest import Template, copy_home
+from tests.conftest import Template, copy_home, subprocess_env
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, Request, WebSocket
@@ -119,6 +118,8 @@ class Tab:
     sessions: list[str] = field(default_factory=list)
     """`session:<id>` when the page names a session, `connected` when its socket is up."""
     errors: list[str] = field(default_factory=list)
+    streamed: list[str] = field(default_factory=list)
+    """Socket.IO frames the server sent with `stream_token` events (streamed text)."""
 
     def _on_request(self, request: Request) -> None:
         if request.method != "POST":
@@ -137,7 +138,12 @@ class Tab:
             if isinstance(payload, str) and "connection_successful" in payload:
                 self.sessions.append("connected")
 
+        def received(payload: str | bytes) -> None:
+            if isinstance(payload, str) and '"stream_token"' in payload:
+                self.streamed.append(payload)
+
         socket.on("framesent", sent)
+        socket.on("framereceived", received)
 
     @property
     def session_id(self) -> str:
@@ -404,7 +410,7 @@ def test_forged_decisions_are_refused_and_change_nothing(
     demote = subprocess.run(
         [*BATON_CLI, "users", "add", "mara", "--role", "viewer", "--password-stdin"],
         input=USERS["mara"][1] + "\n",
-        env={**os.environ, "BATON_HOME": str(server.home)},
+        env=subprocess_env(server.home),
         cwd=server.home.parent,
         capture_output=True,
         text=True,

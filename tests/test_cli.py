@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -13,15 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TODAY, WINBACK
+from tests.conftest import TODAY, WINBACK, subprocess_env
+from tests.llm_script import planner_reply
+from tests.scripted_llm import JSONReply, ScriptedLLM, Usage
 
 BATON = [sys.executable, "-m", "app.cli"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BATON_HOME": str(home)}
-    env.pop("BATON_DB_URL", None)
+def run(
+    home: Path, *args: str, stdin: str | None = None, **env_extra: str
+) -> subprocess.CompletedProcess[str]:
+    env = subprocess_env(home, **env_extra)
     return subprocess.run(
         [*BATON, *args], cwd=ROOT, env=env, input=stdin, text=True, capture_output=True, timeout=180
     )
@@ -141,6 +143,42 @@ def test_reject_keeps_the_reason(home: Path) -> None:
     decided = json.loads(out.stdout)["action"]
     assert decided["status"] == "rejected"
     assert decided["decisions"][-1]["reason"] == "too broad"
+
+
+def test_plan_json_with_a_model_has_the_same_contract_plus_usage(
+    home: Path, scripted_llm: ScriptedLLM
+) -> None:
+    offline = json.loads(run(home, "plan", "--json", "--today", TODAY.isoformat(), WINBACK).stdout)
+    assert offline["usage"] == {
+        "calls": 0,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "cost": 0.0,
+        "estimated": False,
+    }
+    planner = planner_reply(WINBACK, today=TODAY)
+    reason = {"rationale": "A lapsed segment, as the brief asks.", "changes": []}
+    scripted_llm.expect(JSONReply(planner, usage=Usage(1200, 300)), agent="planner")
+    scripted_llm.expect(JSONReply(reason, usage=Usage(800, 40)), agent="audience")
+    model_env = {
+        "OPENAI_BASE_URL": scripted_llm.base_url,
+        "BATON_MODEL": "scripted-model",
+        "BATON_LLM_PRICES": "scripted-model=1/2",
+    }
+    out = run(home, "plan", "--json", "--today", TODAY.isoformat(), WINBACK, **model_env)
+    assert out.returncode == 0, out.stderr
+    planned = json.loads(out.stdout)
+    assert planned["planner"] == "llm" and planned.keys() == offline.keys()
+    assert planned["goal"] == offline["goal"]
+    assert [s["agent"] for s in planned["steps"]] == [s["agent"] for s in offline["steps"]]
+    segment = planned["steps"][0]["action"]
+    assert segment["rationale"] == "A lapsed segment, as the brief asks."
+    assert segment.keys() == offline["steps"][0]["action"].keys()
+    usage = planned["usage"]
+    assert usage["calls"] == 2 and usage["estimated"] is False
+    assert (usage["prompt_tokens"], usage["completion_tokens"]) == (2000, 340)
+    assert usage["cost"] == pytest.approx((2000 * 1 + 340 * 2) / 1e6)
+    assert out.stderr == ""  # no notices: the model planned it
 
 
 def test_why_not_compares_an_alternative_and_changes_nothing(home: Path) -> None:
