@@ -1,8 +1,8 @@
-"""The orchestrator's narrative: a few sentences telling the marketer what the plan does.
+"""What Baton says in its own words: the plan's narrative and the answer to "why".
 
-With a model, the narrative streams token by token from the plan's own facts; a narrative
-that cites a number the plan does not contain is replaced by the composed one. Offline,
-the narrative is composed from the plan.
+With a model, the text streams token by token from the record alone (the plan's facts, or
+an action's decision record); a text that cites a number the record does not contain is
+followed by a correction from the record. Offline, both are composed from the record.
 """
 
 from __future__ import annotations
@@ -14,12 +14,18 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from agents.explain import Explanation
 from agents.llm.accounting import brief_meter
 from agents.llm.client import CallRecord, Meter, ModelClient, ModelError
 from agents.llm_specialist import ungrounded
 from agents.views import PlanView
 from db.settings import Settings
 
+WHY_SYSTEM = (
+    "You are Baton, answering a marketer's question about one decision. Answer in two to "
+    "four plain sentences from the record given, and only from it: cite no number, date or "
+    "name that is not in it. If the record does not answer the question, say so."
+)
 SYSTEM = (
     "You are Baton's orchestrator, talking to a marketer. In two to four short sentences, "
     "say what the plan will do and what needs their decision now. Use only the facts given; "
@@ -62,37 +68,90 @@ def composed(plan: PlanView) -> str:
 
 
 async def stream(settings: Settings, engine: Engine, plan: PlanView) -> AsyncIterator[str]:
-    """Yield the narrative in pieces; the model's when it can, the composed one otherwise.
-
-    Database work (the budget check, the call record) runs in a thread, off the event loop.
-    """
+    """Yield the plan's narrative in pieces; the model's when it can, the composed one otherwise."""
     if plan.planner != "llm" or not settings.llm_enabled:
         yield composed(plan)
         return
-    stored = brief_meter(engine, plan_id=plan.plan_id, config=settings.llm)
+    async for piece in _grounded(
+        settings,
+        engine,
+        plan_id=plan.plan_id,
+        agent="narrator",
+        system=SYSTEM,
+        facts=facts(plan),
+        sources=[facts(plan), plan.model_dump(mode="json")],
+        fallback=composed(plan),
+    ):
+        yield piece
+
+
+async def phrase_why(
+    settings: Settings, engine: Engine, explanation: Explanation
+) -> AsyncIterator[str]:
+    """Yield the answer to a "why" question: with a model, its phrasing of the record (checked
+    number by number against it) followed by the record itself; offline, the record alone."""
+    record = explanation.to_markdown()
+    if not settings.llm_enabled:
+        yield record
+        return
+    given = {"question": explanation.question or "Why this action?", "record": record}
+    phrased = False
+    async for piece in _grounded(
+        settings,
+        engine,
+        plan_id=explanation.action.plan_id,
+        agent="explainer",
+        system=WHY_SYSTEM,
+        facts=given,
+        sources=[given, explanation.model_dump(mode="json")],
+        fallback=None,
+    ):
+        phrased = True
+        yield piece
+    yield ("\n\n---\n\n" if phrased else "") + record
+
+
+async def _grounded(
+    settings: Settings,
+    engine: Engine,
+    *,
+    plan_id: str,
+    agent: str,
+    system: str,
+    facts: dict[str, Any],
+    sources: list[Any],
+    fallback: str | None,
+) -> AsyncIterator[str]:
+    """Stream the model's text about `facts`; `fallback` (if any) when the model fails before
+    its first token, and a correction when the text cites a number `sources` lack.
+
+    Database work (the budget check, the call record) runs in a thread, off the event loop.
+    """
+    stored = brief_meter(engine, plan_id=plan_id, config=settings.llm)
     records: list[CallRecord] = []
     meter = Meter(record=records.append)
     client = ModelClient(settings)
     shown: list[str] = []
     try:
         await asyncio.to_thread(stored.before)
-        body = json.dumps(facts(plan), ensure_ascii=False, separators=(",", ":"))
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": body}]
-        async for piece in client.stream(agent="narrator", messages=messages, meter=meter):
+        body = json.dumps(facts, ensure_ascii=False, separators=(",", ":"), default=str)
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": body}]
+        async for piece in client.stream(agent=agent, messages=messages, meter=meter):
             shown.append(piece)
             yield piece
     except ModelError as exc:
-        if not shown:
-            yield composed(plan)
-        else:
+        if shown:
             yield f" … ({exc})"
+        elif fallback is not None:
+            yield fallback
     finally:
         await client.close()
         for record in records:
             await asyncio.to_thread(stored.record, record)
-    invented = ungrounded("".join(shown), [facts(plan), plan.model_dump(mode="json")])
+    invented = ungrounded("".join(shown), sources)
     if shown and invented:
+        correction = f"; from the record: {fallback}" if fallback else ""
         yield (
-            f"\n\n(That summary cited {', '.join(invented)}, which the plan does not contain; "
-            f"from the record: {composed(plan)})"
+            f"\n\n(That summary cited {', '.join(invented)}, which the record does not "
+            f"contain{correction})"
         )

@@ -249,6 +249,11 @@ class Baton:
         """The orchestrator's narrative for a plan, streamed (composed when offline)."""
         return narrator.stream(self.settings, self.engine, plan)
 
+    def answer_why(self, explanation: Explanation) -> AsyncIterator[str]:
+        """The answer to a why question, streamed: the model's phrasing of the record (when a
+        model is configured), then the record itself."""
+        return narrator.phrase_why(self.settings, self.engine, explanation)
+
     def specialist_traces(self, plan_id: str) -> list[SpecialistTrace]:
         with read_session(self.engine) as session:
             return specialist_traces(session, plan_id)

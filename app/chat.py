@@ -268,7 +268,10 @@ async def _refresh_plan(plan_id: str) -> None:
 async def _why(question: str, action_id: str | None = None) -> None:
     plan_id = await call(BATON.latest_plan_id, thread_id=cl.context.session.thread_id)
     explanation = await call(BATON.explain, action_id=action_id, question=question, plan_id=plan_id)
-    await cl.Message(content=explanation.to_markdown(), author="Baton").send()
+    answer = cl.Message(content="", author="Baton")
+    async for piece in BATON.answer_why(explanation):
+        await answer.stream_token(piece)
+    await answer.send()
 
 
 async def _why_not(question: str) -> None:
