@@ -24,6 +24,7 @@ from tests.scripted_llm import (
     JSONReply,
     Malformed,
     ScriptedLLM,
+    Usage,
     burst,
 )
 
@@ -341,3 +342,24 @@ def test_the_call_budget_stops_model_use_and_the_plan_goes_on(
         assert row is not None
         assert "BATON_MAX_MODEL_CALLS" in row.record["model_error"]
     assert llm_baton.get_plan(view.plan_id).usage.calls == 2
+
+
+@pytest.mark.llm(token_budget=1000)
+def test_the_token_budget_stops_model_use_and_the_plan_goes_on(
+    llm_baton: Baton, scripted_llm: ScriptedLLM
+) -> None:
+    scripted_llm.expect(
+        JSONReply(planner_reply(WINBACK, today=TODAY), usage=Usage(900, 150)), agent="planner"
+    )
+
+    view = llm_baton.plan_brief(WINBACK, actor="admin", today=TODAY)
+
+    assert view.planner == "llm"  # the plan was made; only later model use is stopped
+    segment = action_for(llm_baton, view.plan_id, "build_segment")
+    assert segment.status == "proposed" and segment.rationale  # the tool's own rationale
+    with read_session(llm_baton.engine) as session:
+        row = session.get(Action, segment.action_id)
+        assert row is not None
+        assert "BATON_TOKEN_BUDGET" in row.record["model_error"]
+        assert "1,050 of 1,000" in row.record["model_error"]
+    assert llm_baton.get_plan(view.plan_id).usage.calls == 1
