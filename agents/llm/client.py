@@ -14,9 +14,8 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import openai
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -28,6 +27,9 @@ from tenacity import (
 
 from agents.llm.tokens import estimate_request_tokens, estimate_tokens
 from db.settings import Settings
+
+if TYPE_CHECKING:
+    import openai
 
 MAX_ATTEMPTS = 6
 AGENT_HEADER = "X-Baton-Agent"
@@ -110,6 +112,8 @@ def redact(text: str) -> str:
 
 
 def _transient(exc: BaseException) -> bool:
+    import openai  # deferred: it takes about a second to import, and offline Baton never needs it
+
     if isinstance(exc, openai.RateLimitError):
         return exc.code != "insufficient_quota"
     return isinstance(
@@ -145,6 +149,8 @@ def _wait(state: RetryCallState) -> float:
 
 def describe_failure(exc: BaseException, *, model: str, deadline: float) -> ModelError:
     """Turn an openai exception into one sentence a marketer can act on."""
+    import openai
+
     if isinstance(exc, ModelError):
         return exc
     if isinstance(exc, openai.RateLimitError) and exc.code == "insufficient_quota":
@@ -201,6 +207,8 @@ class ModelClient:
         self.model = settings.model
         self.config = settings.llm
         self.endpoint = settings.llm.azure_endpoint or settings.openai_base_url or "openai"
+        import openai
+
         self._client: openai.AsyncOpenAI
         http_client = openai.DefaultAsyncHttpxClient(
             verify=_tls_context(), timeout=settings.llm.timeout

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from openai import pydantic_function_tool
 from pydantic import BaseModel, ValidationError
 
 from agents.llm.client import Meter, ModelClient, ModelError, Reply
@@ -48,6 +47,8 @@ class ToolSpec:
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The strict JSON schema OpenAI's structured outputs accept, for a pydantic model."""
+    from openai import pydantic_function_tool  # deferred, as in agents/llm/client.py
+
     return dict(pydantic_function_tool(model)["function"]["parameters"])
 
 
@@ -166,6 +167,8 @@ class StructuredAsker:
         offered: list[dict[str, Any]],
     ) -> Reply:
         if self.mode == "tools":
+            from openai import pydantic_function_tool
+
             submit = pydantic_function_tool(schema, name=_submit_name(schema))
             choice: Any = (
                 "required"
