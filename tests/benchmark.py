@@ -7,8 +7,11 @@ workspace. Run with `python -m tests.benchmark [--runs N] [--contacts N]`.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -84,6 +87,19 @@ def _one_run(baton: Baton) -> dict[str, float]:
     return timings
 
 
+def _cli_ms(home: Path) -> float:
+    """What a script pays per call: interpreter start, imports, opening the ledger, output."""
+    env = {k: v for k, v in os.environ.items() if k not in ("BATON_DB_URL", "BATON_MODEL")}
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "actions", "--json"],
+        env={**env, "BATON_HOME": str(home)},
+        check=True,
+        capture_output=True,
+    )
+    return _since(start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -105,6 +121,7 @@ def main() -> None:
             for name, ms in _one_run(baton).items():
                 rows.setdefault(name, []).append(ms)
             baton.engine.dispose()
+            rows.setdefault("`baton actions --json`, a whole process", []).append(_cli_ms(home))
         print(
             f"\nBaton benchmark: {args.contacts:,}-contact demo workspace, "
             f"median of {args.runs} runs\n"

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from tools.performance import CHANNEL_ORDER
+from tools.rollups import rollup_connection
 
 METRICS = ("sends", "clicks", "conversions", "revenue", "spend")
 MONEY_METRICS = ("revenue", "spend")
@@ -66,34 +67,35 @@ def period_trends(session: Session, *, today: date, days: int = 28) -> TrendRepo
         "current": current_start.isoformat(),
         "today": today.isoformat(),
     }
-    conn = session.connection()
     values: dict[tuple[str, str], dict[str, float]] = {}
 
     def put(channel: str, period: str, metric: str, value: float | None) -> None:
         values.setdefault((channel, period), dict.fromkeys(METRICS, 0.0))[metric] = value or 0.0
 
-    event_rows = conn.execute(
-        text(
-            "SELECT channel, CASE WHEN occurred_at >= :current THEN 'current' ELSE 'previous' END "
-            "AS period, sum(event = 'send') AS sends, sum(event = 'click') AS clicks, "
-            "sum(event = 'purchase') AS conversions, "
-            "sum(CASE WHEN event = 'purchase' THEN revenue ELSE 0 END) AS revenue "
-            "FROM event WHERE occurred_at >= :previous AND occurred_at < :today "
-            "AND event IN ('send', 'click', 'purchase') GROUP BY channel, period"
-        ),
-        bounds,
-    )
+    # Events come from the daily KPI rollup (UTC days of occurred_at), as kpi_summary's do:
+    # scanning the event table took 0.5 s at 20k contacts and grew with the history.
+    with rollup_connection(session) as conn:
+        event_rows = conn.execute(
+            text(
+                "SELECT channel, CASE WHEN day >= :current THEN 'current' ELSE 'previous' END "
+                "AS period, sum(sends) AS sends, sum(clicks) AS clicks, "
+                "sum(purchases) AS conversions, sum(revenue) AS revenue "
+                "FROM rollup_kpi_day WHERE day >= :previous AND day < :today "
+                "GROUP BY channel, period"
+            ),
+            bounds,
+        ).all()
+        spend_rows = conn.execute(
+            text(
+                "SELECT channel, CASE WHEN date >= :current THEN 'current' ELSE 'previous' END "
+                "AS period, sum(spend) AS spend FROM spend "
+                "WHERE date >= :previous AND date < :today GROUP BY channel, period"
+            ),
+            bounds,
+        ).all()
     for row in event_rows:
         for metric in ("sends", "clicks", "conversions", "revenue"):
             put(row.channel, row.period, metric, getattr(row, metric))
-    spend_rows = conn.execute(
-        text(
-            "SELECT channel, CASE WHEN date >= :current THEN 'current' ELSE 'previous' END "
-            "AS period, sum(spend) AS spend FROM spend "
-            "WHERE date >= :previous AND date < :today GROUP BY channel, period"
-        ),
-        bounds,
-    )
     for row in spend_rows:
         put(row.channel, row.period, "spend", row.spend)
 
