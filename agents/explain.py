@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from agents.figures import format_figure, format_value, lookup, shown_value
+from agents.figures import format_figure, lookup, shown_value
 from agents.question import Target, plan_actions, resolve_action, resolve_target
 from agents.views import ActionView, DecisionView, load_action_views
 from db.models import Action, Lesson, Plan
@@ -24,7 +24,6 @@ __all__ = [
     "evidence_facts",
     "explain",
     "format_figure",
-    "format_value",
     "resolve_action",
 ]
 
@@ -221,11 +220,14 @@ def _focus_lines(action: ActionView, focus: Focus) -> list[str]:
 
 
 def _alternative_line(alt: dict[str, Any]) -> str:
-    score = ", ".join(
+    why_not = str(alt.get("why_not") or "")
+    scores = (
         f"{k.replace('_', ' ')} {format_figure(k, v)}"
         for k, v in alt.items()
         if k not in ("option", "why_not", "params")
     )
+    # A score the reason already states ("expected open rate 40.1% vs 40.6%") is not repeated.
+    score = ", ".join(x for x in scores if x not in why_not)
     return (
         f"- {alt.get('option', '?')}"
         + (f" ({score})" if score else "")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_SHARE_WORDS = ("rate", "share", "band")
-_MONEY_WORDS = ("allocation", "budget", "cost", "spend", "revenue", "amount")
+_SHARE_WORDS = ("rate", "share", "band", "mde", "lift", "power")
+_MONEY_WORDS = ("allocation", "budget", "cost", "spend", "spent", "revenue", "amount")
 
 
 def format_figure(key: str, value: Any) -> str:
@@ -35,21 +35,6 @@ def format_figure(key: str, value: Any) -> str:
         if len(value) == 2 and "band" in key and all(isinstance(v, float) for v in value):
             return f"{format_figure(key, value[0])}–{format_figure(key, value[1])}"
         return ", ".join(format_figure(key, v) for v in value) or "none"
-    return str(value)
-
-
-def format_value(value: Any) -> str:
-    """A value for a card: fractions as percentages, numbers with separators."""
-    if isinstance(value, bool) or value is None:
-        return str(value).lower()
-    if isinstance(value, float):
-        return f"{value:.1%}" if 0 < abs(value) < 1 else f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {format_value(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(format_value(v) for v in value)
     return str(value)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.explain import evidence_facts, format_value
+from agents.explain import evidence_facts, format_figure
 from agents.policy import role_rank
 from agents.views import ActionView
 
@@ -22,7 +22,18 @@ AGENT_LABELS = {
 LONG_TEXT = {"body"}
 
 
+PARAM_LABELS = {
+    "mde": "Minimum detectable lift",
+    "alpha": "Significance level (alpha)",
+    "power": "Power",
+    "sms_text": "SMS text",
+}
+"""Names a marketer reads better than the parameter's own."""
+
+
 def _label(path: str) -> str:
+    if path in PARAM_LABELS:
+        return PARAM_LABELS[path]
     return path.replace("allocations.", "").replace("_", " ").capitalize()
 
 
@@ -73,7 +84,7 @@ def param_rows(view: ActionView) -> list[dict[str, str]]:
         elif key == "body":
             shown = str(value)
         else:
-            shown = format_value(value)
+            shown = format_figure(key, value)
         rows.append({"label": _label(key), "value": shown})
     return rows
 
@@ -87,12 +98,13 @@ def result_summary(view: ActionView) -> str | None:
     if tool == "build_segment":
         return (
             f"Segment saved: {r.get('size', 0):,} recipients "
-            f"({format_value(r.get('by_channel', {}))})."
+            f"({format_figure('count', r.get('by_channel', {}))})."
         )
     if tool == "schedule_send":
         return f"Scheduled for {r.get('summary')}."
     if tool == "allocate_budget":
-        return f"Budget committed: {format_value(r.get('allocations', {}))} {r.get('currency')}."
+        allocations = format_figure("allocations", r.get("allocations", {}))
+        return f"Budget committed: {allocations} {r.get('currency')}."
     if tool == "check_campaign":
         return (
             "Compliance passed."
@@ -102,23 +114,21 @@ def result_summary(view: ActionView) -> str | None:
     if tool == "launch_campaign":
         return (
             f"Shadow launch: {r.get('queued', 0):,} messages written to the outbox "
-            f"({format_value(r.get('by_channel', {}))}); nothing left this machine."
+            f"({format_figure('count', r.get('by_channel', {}))}); nothing left this machine."
         )
     if tool == "draft_copy":
         return f"Copy saved: “{r.get('subject')}”."
     if tool == "design_test":
         return str(r.get("detail") or "Test designed.")
     if tool == "budget_pacing":
-        return (
-            f"Pacing {str(r.get('status', '')).replace('_', ' ')}: spent "
-            f"{format_value(r.get('spent'))} of {format_value(r.get('budget'))}."
-        )
+        spent, budget = (format_figure(k, r.get(k)) for k in ("spent", "budget"))
+        return f"Pacing {str(r.get('status', '')).replace('_', ' ')}: spent {spent} of {budget}."
     if tool == "kpi_summary":
         totals = r.get("totals") or {}
-        return (
-            f"KPIs: {format_value(totals.get('conversions'))} conversions, revenue "
-            f"{format_value(totals.get('revenue'))}, spend {format_value(totals.get('spend'))}."
+        conversions, revenue, spend = (
+            format_figure(k, totals.get(k)) for k in ("conversions", "revenue", "spend")
         )
+        return f"KPIs: {conversions} conversions, revenue {revenue}, spend {spend}."
     if tool == "period_trends":
         movers = r.get("top_movers") or []
         notes = r.get("notes") or []
@@ -151,14 +161,15 @@ def card_props(view: ActionView, *, role: str) -> dict[str, Any]:
         "params": param_rows(view),
         "fields": editable_fields(view) if view.status == "proposed" else [],
         "evidence": [
-            {"label": f.label.capitalize(), "value": format_value(f.value)}
+            {"label": f.label.capitalize(), "value": format_figure(f.key or f.label, f.value)}
             for f in evidence_facts(view.evidence)
             if f.label.replace(" ", "_") not in view.params and f.value is not False
         ][:8],
         "edits": [
             f"Revision {d.revision} edited by {d.actor}: "
             + "; ".join(
-                f"{k} {format_value(v[0])} → {format_value(v[1])}" for k, v in d.changes.items()
+                f"{k} {format_figure(k, v[0])} → {format_figure(k, v[1])}"
+                for k, v in d.changes.items()
             )
             for d in view.decisions
             if d.verdict == "edit"
