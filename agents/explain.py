@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from agents.figures import format_figure, lookup, shown_value
+from agents.markdown import plain
 from agents.question import Target, plan_actions, resolve_action, resolve_target
 from agents.views import ActionView, DecisionView, load_action_views
 from db.models import Action, Lesson, Plan
@@ -143,7 +144,7 @@ class Explanation(BaseModel):
         if self.focus:
             lines += ["", *_focus_lines(a, self.focus)]
             shown_alternatives = self.focus.alternatives
-        lines += ["", a.rationale or "(no rationale recorded)"]
+        lines += ["", plain(a.rationale) if a.rationale else "(no rationale recorded)"]
         said: set[tuple[str | None, str]] = set()
         if self.focus:
             said = {(f.key, repr(f.value)) for f in self.focus.evidence if f.source is None}

@@ -17,6 +17,7 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, Field
 
 from agents.goal import AgentName, Channel, Goal, PlanDraft, Playbook, StepDraft
+from agents.markdown import label
 from agents.offline_planner import DEFAULT_CURRENCY, extract_review_text
 from agents.playbooks import STEP_TOOLS, steps_for
 
@@ -177,6 +178,7 @@ def goal_from_reply(reply: GoalReply, *, today: date) -> Goal:
 def draft_from_reply(reply: PlanReply, *, brief: str, today: date) -> PlanDraft:
     """Turn a checked reply into a PlanDraft, with step inputs derived from the goal."""
     goal = goal_from_reply(reply.goal, today=today)
+    goal = goal.model_copy(update={"objective": label(goal.objective)})
     review_text = extract_review_text(brief) if goal.playbook == "content_review" else None
     try:
         template = {
@@ -194,13 +196,13 @@ def draft_from_reply(reply: PlanReply, *, brief: str, today: date) -> PlanDraft:
         agent, kind = s.tool.split(".")
         inputs = dict(template.get(s.tool, scope))
         if s.instructions:
-            inputs["instructions"] = s.instructions[:500]
+            inputs["instructions"] = label(s.instructions)[:500]
         steps.append(
             StepDraft(
                 key=s.key,
                 agent=cast(AgentName, agent),
                 kind=kind,
-                title=s.title,
+                title=label(s.title) or s.key,
                 depends_on=list(s.depends_on),
                 inputs=inputs,
             )

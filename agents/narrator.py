@@ -18,6 +18,7 @@ from agents.explain import Explanation
 from agents.llm.accounting import brief_meter
 from agents.llm.client import CallRecord, Meter, ModelClient, ModelError
 from agents.llm_specialist import ungrounded
+from agents.markdown import plain
 from agents.views import PlanView
 from db.settings import Settings
 
@@ -138,7 +139,7 @@ async def _grounded(
         messages = [{"role": "system", "content": system}, {"role": "user", "content": body}]
         async for piece in client.stream(agent=agent, messages=messages, meter=meter):
             shown.append(piece)
-            yield piece
+            yield plain(piece)  # the model's words, never its markup
     except ModelError as exc:
         if shown:
             yield f" … ({exc})"

@@ -16,6 +16,7 @@ from chainlit.types import Feedback, ThreadDict
 from pydantic import ValidationError
 
 from agents.lifecycle import DecisionError
+from agents.markdown import plain
 from agents.policy import PolicyError
 from agents.service import Baton, DecisionOutcome, DecisionRequest
 from agents.views import ActionView, PlanView
@@ -184,7 +185,7 @@ def _plan_markdown(plan: PlanView, label: str) -> str:
         )
         lines.append(f"{n}. *{step.agent}* — {step.title} ({state})")
     for notice in plan.notices:
-        lines += ["", f"> ⚠ {notice}"]
+        lines += ["", f"> ⚠ {plain(notice)}"]  # may quote what a model endpoint said
     usage = f" {plan.usage.summary().capitalize()}." if plan.usage.calls else ""
     version = f", version {plan.version}" if plan.version > 1 else ""
     lines += ["", f"_{label}. Plan `{plan.plan_id}`{version}.{usage}_"]

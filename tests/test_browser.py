@@ -118,10 +118,13 @@ class Tab:
     sessions: list[str] = field(default_factory=list)
     """`session:<id>` when the page names a session, `connected` when its socket is up."""
     errors: list[str] = field(default_factory=list)
+    requested: list[str] = field(default_factory=list)
+    """Every URL the page asked for."""
     streamed: list[str] = field(default_factory=list)
     """Socket.IO frames the server sent with `stream_token` events (streamed text)."""
 
     def _on_request(self, request: Request) -> None:
+        self.requested.append(request.url)
         if request.method != "POST":
             return
         if request.url.endswith("/set-session-cookie"):

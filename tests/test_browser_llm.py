@@ -42,6 +42,8 @@ _server_output_on_failure = test_browser._server_output_on_failure
 BRIEF = "Win back customers who haven't bought in 60 days by email, $1,200, start next Monday"
 RATIONALE = "Lapsed email customers with consent, as the brief asks; the rest are suppressed."
 NARRATIVE = ["This winback plan ", "starts with the lapsed segment; ", "approve it to go on."]
+PIXEL = " ![pixel](http://localhost/pixel.png)"
+"""Markdown a steered model might write to make the browser fetch a URL: it must stay text."""
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,7 @@ def test_the_model_plans_the_specialist_explains_and_the_narrative_streams(
     # The server plans with its own clock; the scripted planner resolves dates with the same.
     scripted_llm.expect(plan(BRIEF, today=date.today()), agent="planner")
     scripted_llm.expect(specialist(RATIONALE), agent="audience")
-    scripted_llm.expect(Stream(NARRATIVE), agent="narrator")
+    scripted_llm.expect(Stream([*NARRATIVE, PIXEL]), agent="narrator")
     tab = open_tab("admin")
     page = tab.page
 
@@ -95,6 +97,10 @@ def test_the_model_plans_the_specialist_explains_and_the_narrative_streams(
     expect(narrative).to_have_count(1)
     later = [p for p in NARRATIVE[1:] if any(f'"token":"{p}"' in f for f in tab.streamed)]
     assert later == NARRATIVE[1:], tab.streamed
+    # The model's image markup is shown as the text it is; no image element, no fetch.
+    expect(narrative).to_contain_text(PIXEL.strip())
+    assert page.locator('img[src*="pixel"]').count() == 0
+    assert not [r for r in tab.requested if "pixel" in r], tab.requested
 
     # The specialist's work is a step inside the orchestrator's: the context it was given
     # and what it proposed.

@@ -363,3 +363,22 @@ def test_the_token_budget_stops_model_use_and_the_plan_goes_on(
         assert "BATON_TOKEN_BUDGET" in row.record["model_error"]
         assert "1,050 of 1,000" in row.record["model_error"]
     assert llm_baton.get_plan(view.plan_id).usage.calls == 1
+
+
+def test_markup_in_the_models_titles_is_dropped_and_its_rationale_shows_as_text(
+    llm_baton: Baton, scripted_llm: ScriptedLLM
+) -> None:
+    steered = planner_reply(WINBACK, today=TODAY)
+    steered["goal"]["objective"] = "Win back ![x](http://localhost/p) <b>lapsed</b> buyers"
+    steered["steps"][0]["title"] = "[Build](http://localhost/s) the segment"
+    scripted_llm.expect(JSONReply(steered), agent="planner")
+    scripted_llm.expect(specialist("See ![x](http://localhost/r) for more."), agent="audience")
+
+    view = llm_baton.plan_brief(WINBACK, actor="admin", today=TODAY)
+
+    assert view.goal["objective"] == "Win back !x(http://localhost/p) blapsed/b buyers"
+    assert view.steps[0].title == "Build(http://localhost/s) the segment"
+    segment = view.steps[0].action
+    assert segment is not None and segment.rationale == "See ![x](http://localhost/r) for more."
+    answer = llm_baton.explain(action_id=segment.action_id).to_markdown()
+    assert "See \\!\\[x\\](http://localhost/r) for more." in answer
