@@ -303,6 +303,26 @@ def cmd_lessons(args: argparse.Namespace) -> None:
         print(f"{v.lesson_id:>4}  [{v.playbook} · {v.tool}] {v.statement}{state}")
 
 
+def _search_limit(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise argparse.ArgumentTypeError(f"--limit takes a whole number from 1 to 100, not {raw!r}")
+    return int(raw)
+
+
+def cmd_feedback(args: argparse.Namespace) -> None:
+    hits = open_baton().search_feedback(args.query, limit=args.limit)
+    if args.json:
+        _print_json([h.model_dump(mode="json") for h in hits])
+        return
+    if not hits:
+        print(f"No feedback mentions {args.query!r}.")
+    for h in hits:
+        thumb = "+1" if h.value > 0 else "-1"
+        about = f" on {h.action_id}" if h.action_id else ""
+        when = h.created_at.date().isoformat()
+        print(f"{h.id:>6}  {thumb}  {h.actor} {when}{about}: {h.excerpt.replace('**', '')}")
+
+
 def cmd_autonomy(args: argparse.Namespace) -> None:
     baton = open_baton()
     if args.autonomy_command == "raise":
@@ -434,6 +454,14 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("lesson_id", type=int)
     forget.add_argument("--as", dest="as_user", default="admin", metavar="USER")
     forget.set_defaults(func=cmd_lessons)
+
+    feedback = sub.add_parser("feedback", help="search the thumbs-up/down comments")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)
+    search = feedback_sub.add_parser("search", help="comments matching any word, best first")
+    search.add_argument("query", metavar="WORDS")
+    search.add_argument("--limit", type=_search_limit, default=10)
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(func=cmd_feedback)
 
     auto = sub.add_parser("autonomy", help="per action kind: approval streaks, earned autonomy")
     auto.add_argument("--json", action="store_true")

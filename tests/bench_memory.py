@@ -30,7 +30,7 @@ from agents.lifecycle import DecisionError
 from agents.service import Baton, DecisionRequest
 from db.audit import GENESIS_HASH, _digest
 from db.engine import read_session
-from db.settings import Settings
+from tests.benchmark import _settings
 
 BUILD_VERSION = "memory-v2"
 TODAY = date(2026, 11, 21)
@@ -80,16 +80,6 @@ AUDIT_KINDS = (
 LESSON_EXTRAS: dict[str, Any] = {"rule": "set", "feedback_ids": "[]"}
 ID_PATTERN = re.compile(r"\b((?:plan|step|act)_[0-9a-f]{10})\b")
 CLONED_TABLES = ("plan", "step", "action", "actionrevision", "decision")
-
-
-def _settings(home: Path) -> Settings:
-    return Settings(
-        home=home,
-        db_url=f"sqlite:///{home / 'baton.db'}",
-        model=None,
-        openai_api_key=None,
-        openai_base_url=None,
-    )
 
 
 def _stamp(moment: datetime) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.service import Baton
 from tests.conftest import TODAY, WINBACK, subprocess_env
 from tests.llm_script import planner_reply
 from tests.scripted_llm import JSONReply, ScriptedLLM, Usage
@@ -268,3 +269,28 @@ def test_audit_export_and_verify_find_a_tampered_row(home: Path, tmp_path: Path)
     assert f"broken at event {approved['id']} (action.approved by mallory" in broken.stderr
     run(home, "users", "add", "mia", "--role", "marketer")
     assert run(home, "audit", "export", "--as", "mia").returncode == 2
+
+
+def test_feedback_search_finds_comments_by_relevance(baton: Baton, home: Path) -> None:
+    for value, comment in (
+        (-1, "SMS is too expensive for this audience"),
+        (1, "great timing, opens were up"),
+        (-1, "sms costs too much; keep it to email"),
+    ):
+        baton.record_feedback(actor="admin", value=value, comment=comment, message_id=comment)
+
+    out = run(home, "feedback", "search", "expensive sms", "--json")
+
+    assert out.returncode == 0, out.stderr
+    hits = json.loads(out.stdout)
+    assert hits[0]["comment"] == "SMS is too expensive for this audience"
+    assert {h["comment"] for h in hits} == {
+        "SMS is too expensive for this audience",
+        "sms costs too much; keep it to email",
+    }
+    assert "**expensive**" in hits[0]["excerpt"] and hits[0]["value"] == -1
+    text = run(home, "feedback", "search", "timing").stdout
+    assert "+1  admin" in text and "great timing, opens were up" in text
+    assert "No feedback mentions 'purple'." in run(home, "feedback", "search", "purple").stdout
+    bad = run(home, "feedback", "search", "sms", "--limit", "0")
+    assert bad.returncode == 2 and "--limit takes a whole number from 1 to 100" in bad.stderr

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
 
-from tools.notes import MAX_LIMIT, SNIPPET_TOKENS, fts_query
+from tools.notes import MAX_LIMIT, SNIPPET_TOKENS, fts_query, parse_utc
 
 RANK_WINDOW = 2000
 """How many of the newest matching comments are ranked by relevance."""
@@ -71,13 +71,8 @@ def search_feedback(session: Session, query: str, *, limit: int = 10) -> list[Fe
             excerpt=row.excerpt,
             action_id=row.action_id,
             message_id=row.message_id,
-            created_at=_utc(row.created_at),
+            created_at=parse_utc(row.created_at),
             score=round(-row.rank, 6),
         )
         for row in rows
     ]
-
-
-def _utc(value: str | datetime) -> datetime:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -90,13 +90,14 @@ def search_notes(session: Session, query: str, *, limit: int = 10) -> list[NoteH
             title=row.title,
             excerpt=row.excerpt,
             source=row.source,
-            created_at=_parse_utc(row.created_at),
+            created_at=parse_utc(row.created_at),
             score=round(-row.rank, 6),
         )
         for row in rows
     ]
 
 
-def _parse_utc(value: str | datetime) -> datetime:
+def parse_utc(value: str | datetime) -> datetime:
+    """A timestamp as SQLite hands it back (text, maybe naive) as an aware UTC datetime."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
