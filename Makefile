@@ -42,7 +42,12 @@ clean-data:
 	rm -rf .baton .files
 
 # The loop on the default demo workspace, then the tools at 1M contacts / 10M events
-# (the 1M workspace is built once, ~3 min, and cached in /tmp/baton-bench).
+# (the 1M workspace is built once, ~3 min, and cached in /tmp/baton-bench), then memory:
+# lessons, "why" and feedback search beside 100k lessons/feedback and 1M audit events
+# (built once, ~30 s, cached in /tmp/baton-bench-memory), then the LLM orchestrator's
+# prompt tokens against a one-agent baseline and its overhead (scripted model, ~1 min).
 bench: install
 	$(BIN)/python -m tests.benchmark
 	$(BIN)/python -m tests.bench_scale --contacts 1000000 --events 10000000
+	$(BIN)/python -m tests.bench_memory
+	$(BIN)/python -m tests.bench_llm
