@@ -409,7 +409,11 @@ async def _post_learning(outcome: DecisionOutcome) -> None:
         )
         for choice, label in (("raise", "Yes, run it without asking"), ("decline", "Not now"))
     ]
-    await cl.Message(content=offer.text, author="Baton", actions=buttons).send()
+    message = cl.Message(content=offer.text, author="Baton", actions=buttons)
+    await message.send()
+    offers = cl.user_session.get("autonomy_offers") or {}
+    offers[offer.kind] = message
+    cl.user_session.set("autonomy_offers", offers)
 
 
 @cl.action_callback("baton_autonomy")
@@ -425,8 +429,17 @@ async def _on_autonomy(action: cl.Action) -> None:
         text = await call(answer, kind, actor=name)
     except REFUSALS as exc:
         text = f"**Not done:** {exc}"
-    await action.remove()
-    await cl.Message(content=text, author="Baton").send()
+    # One answer settles the offer: both buttons go, and the offer says what was decided.
+    offer = (cl.user_session.get("autonomy_offers") or {}).pop(kind, None)
+    if offer is None:
+        await action.remove()
+        await cl.Message(content=text, author="Baton").send()
+        return
+    for button in offer.actions:
+        await button.remove()
+    offer.actions = []
+    offer.content = f"{offer.content}\n\n{text}"
+    await offer.update()
 
 
 async def _current_props(action_id: str) -> dict[str, Any] | None:

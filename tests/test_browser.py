@@ -30,6 +30,7 @@ from tests.browser_support import (
     require_chromium,
 )
 from tests.conftest import Template, copy_home, subprocess_env
+from tests.flow import action_for, approve
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, Request, WebSocket
@@ -42,6 +43,9 @@ STEP_TIMEOUT_MS = 30_000
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 USERS = {"mara": ("marketer", "mara-password-1"), "val": ("viewer", "val-password-1")}
 STARTER = "Win back lapsed customers"
+STARTER_BRIEF = (
+    "Win back customers who haven't bought in 90 days, $2,000, email and SMS, start December 1"
+)
 BATON_CLI = [sys.executable, "-m", "app.cli"]
 
 
@@ -528,6 +532,42 @@ def test_why_and_why_not_show_the_records_numbers(
     with ledger(server.home) as baton:
         after = baton.get_action(proposed.action_id)
     assert (after.status, after.revision, after.params) == ("proposed", 1, proposed.params)
+
+
+def test_earned_autonomy_is_offered_once_confirmed_and_settled_in_place(
+    open_tab: Callable[[str], Tab], server: Server
+) -> None:
+    kind = "allocate_budget"
+    with ledger(server.home) as baton:
+        streak = next((k.streak for k in baton.autonomy_overview() if k.kind == kind), 0)
+        # Approve budgets unchanged until the next one, in the browser, is the fifth in a row.
+        for _ in range((4 - streak) % 5):
+            plan = baton.plan_brief(STARTER_BRIEF, actor="admin")
+            approve(baton, action_for(baton, plan.plan_id, "build_segment"))
+            approve(baton, action_for(baton, plan.plan_id, kind))
+    tab = open_tab("admin")
+    page = tab.page
+    button(tab.start_winback(), "Approve").click()
+    budget = card(page, kind)
+    expect(budget).to_have_attribute("data-status", "proposed")
+    button(budget, "Approve").click()
+    expect(budget).to_have_attribute("data-status", "succeeded")
+
+    offer = assistant_message(page, f"You approved {kind} unchanged")
+    expect(offer).to_contain_text("times in a row. Let Baton run it without asking?")
+    try:
+        button(offer, "Yes, run it without asking").click()
+        # One answer settles the offer: both buttons go and the offer says what was decided.
+        expect(offer).to_contain_text(f"Baton now runs {kind} without asking")
+        expect(offer.get_by_role("button", name="Not now")).to_have_count(0)
+        expect(offer.get_by_role("button", name="Yes, run it without asking")).to_have_count(0)
+        with ledger(server.home) as baton:
+            row = next(k for k in baton.autonomy_overview() if k.kind == kind)
+        assert (row.granted_by, row.granted_level, row.runs_by_itself) == ("admin", 2, True), row
+    finally:
+        # Later tests in this module expect budgets to wait for a decision.
+        with ledger(server.home) as baton:
+            baton.lower_autonomy(kind, actor="admin")
 
 
 def test_thumbs_down_with_a_comment_is_kept_as_feedback(
