@@ -68,7 +68,7 @@ def review(session: Session, plan: Plan, action: Action) -> Review:
             StepChange(
                 s.key,
                 {**s.inputs, "channels": [c for c in s.inputs["channels"] if c in kept]},
-                f"channels {', '.join(s.inputs['channels'])} -> "
+                f"channels {', '.join(s.inputs['channels'])} → "
                 f"{', '.join(c for c in s.inputs['channels'] if c in kept)}",
             )
             for s in steps
@@ -98,7 +98,7 @@ def review(session: Session, plan: Plan, action: Action) -> Review:
                     StepChange(
                         test_step.key,
                         {**test_step.inputs, "mde": design.detectable_mde},
-                        f"minimum detectable lift {design.mde:.1%} -> {design.detectable_mde:.1%}",
+                        f"minimum detectable lift {design.mde:.1%} → {design.detectable_mde:.1%}",
                     )
                 ],
             )
