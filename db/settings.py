@@ -117,7 +117,8 @@ class Settings:
     """SQLAlchemy URL of the ledger and workspace database."""
     model: str | None
     """Model name for the LLM planner; None means the offline planner."""
-    openai_api_key: str | None
+    openai_api_key: str | None = field(repr=False)
+    """Never in a repr, so no traceback or log line that prints settings shows it."""
     openai_base_url: str | None
     llm: LLMConfig = field(default_factory=LLMConfig)
 

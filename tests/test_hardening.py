@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 from agents.accounts import hash_password, verify_password
 from agents.policy import default_policy_text, needs_approval, parse_policy
+from db.settings import Settings
+from tests.conftest import WINBACK, subprocess_env
+from tests.scripted_llm import ErrorReply, ScriptedLLM
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,3 +45,41 @@ def test_passwords_are_stored_as_salted_scrypt_hashes() -> None:
     assert verify_password("s3cret-pass", first)
     assert not verify_password("s3cret-pasS", first)
     assert not verify_password("s3cret-pass", "garbage")
+
+
+SECRET_KEY = "sk-test-9f8e7d6c5b4a39281706"
+
+
+def test_an_api_key_is_never_printed_stored_or_in_a_repr(
+    home: Path, scripted_llm: ScriptedLLM
+) -> None:
+    settings = Settings.from_env(
+        {"BATON_HOME": str(home), "OPENAI_API_KEY": SECRET_KEY, "BATON_MODEL": "m"}
+    )
+    assert SECRET_KEY not in repr(settings)
+    # Endpoints echo the key in their errors (OpenAI's 401 does); Baton must not pass it on.
+    echo = f"Incorrect API key provided: {SECRET_KEY}. You can find your key in settings."
+    scripted_llm.expect(ErrorReply(401, echo), ErrorReply(422, echo), agent="planner")
+    env = subprocess_env(
+        home,
+        OPENAI_API_KEY=SECRET_KEY,
+        OPENAI_BASE_URL=scripted_llm.base_url,
+        BATON_MODEL="scripted-model",
+    )
+    outputs = []
+    for _ in range(2):  # a 401 (refused key), then a 422 (any other rejection)
+        out = subprocess.run(
+            [sys.executable, "-m", "app.cli", "plan", "--json", WINBACK],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert out.returncode == 0, out.stderr  # the offline planner stood in
+        assert "planned this brief offline instead" in out.stderr
+        outputs += [out.stdout, out.stderr]
+    assert all(SECRET_KEY not in text for text in outputs)
+    assert "[redacted]" in outputs[3]  # the 422 message, shown without the key
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert SECRET_KEY.encode() not in path.read_bytes(), path
