@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 from agents.alternative import changes_for, parse_alternative
 from agents.figures import WEEKDAYS, format_figure, lookup, shown_value
 from agents.lifecycle import DecisionError
-from agents.orchestrator import build_context, gate_for
 from agents.policy import Policy
+from agents.proposal import build_context, gate_for
 from agents.question import plan_actions, words_of
 from agents.specialists import skill_for
 from agents.views import CheckView

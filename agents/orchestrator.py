@@ -2,95 +2,34 @@
 
 from __future__ import annotations
 
-import copy
-import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from agents import ledger, lifecycle
-from agents.autonomy import earned_for
 from agents.autonomy import lower as lower_autonomy
-from agents.gate import GateResult, content_rules, run_gate
 from agents.goal import Goal
-from agents.lessons import apply_lessons, learn_from_edit, learn_from_reason, lessons_for
-from agents.lifecycle import POLICY_ACTOR, Actor, DecisionError, params_hash
-from agents.llm_specialist import Refinement, SpecialistModel
+from agents.lessons import learn_from_edit, learn_from_reason
+from agents.lifecycle import Actor, DecisionError, params_hash
+from agents.llm_specialist import SpecialistModel
 from agents.policy import Policy
-from agents.specialists import SkillContext, skill_for
-from agents.specialists.base import Proposal
-from db.audit import append_audit
+from agents.proposal import (
+    build_context,
+    gate_for,
+    jsonable,
+    merge_changes,
+    propose_step,
+    sentence_of,
+)
+from agents.specialists import skill_for
 from db.engine import read_session, write_session
 from db.models import Action, ActionRevision, Decision, Execution, Plan, Step
 
 MAX_ROUNDS = 50
 """Loop guard: a plan never needs more proposal rounds than it has steps."""
-
-
-def plan_now(today: date) -> datetime:
-    """The instant tools treat as "now" for a plan: the start of its pinned day, in UTC."""
-    return datetime.combine(today, time.min, tzinfo=UTC)
-
-
-def _upstream(session: Session, step: Step) -> dict[str, Action]:
-    """Succeeded actions of every step this one depends on, directly or not, by step key."""
-    steps = {s.id: s for s in session.exec(select(Step).where(Step.plan_id == step.plan_id))}
-    actions = {
-        a.step_id: a
-        for a in session.exec(
-            select(Action).where(Action.plan_id == step.plan_id, Action.status == "succeeded")
-        )
-    }
-    found: dict[str, Action] = {}
-    pending = list(step.depends_on)
-    while pending:
-        dep = steps.get(pending.pop())
-        if dep is None or dep.key in found:
-            continue
-        if dep.id in actions:
-            found[dep.key] = actions[dep.id]
-        pending.extend(dep.depends_on)
-    return found
-
-
-def build_context(session: Session, plan: Plan, step: Step, policy: Policy) -> SkillContext:
-    return SkillContext(
-        session=session,
-        goal=Goal.model_validate(plan.goal),
-        step=step,
-        today=plan.today,
-        now=plan_now(plan.today),
-        policy=policy,
-        upstream=_upstream(session, step),
-    )
-
-
-def gate_for(
-    session: Session,
-    policy: Policy,
-    plan: Plan,
-    action_kind: str,
-    params: dict[str, Any],
-    evidence: dict[str, Any],
-) -> GateResult:
-    """Run the policy gate for one revision of an action of this plan."""
-    skill = skill_for(action_kind)
-    goal = Goal.model_validate(plan.goal)
-    return run_gate(
-        policy,
-        kind=action_kind,
-        risk=skill.risk,
-        params=params,
-        evidence=evidence,
-        today=plan.today,
-        channels=list(goal.channels),
-        content=content_rules(session, policy),
-        earned=earned_for(session, action_kind),
-    )
 
 
 def _ready_steps(session: Session, plan_id: str) -> list[Step]:
@@ -104,153 +43,6 @@ def _ready_steps(session: Session, plan_id: str) -> list[Step]:
     actions = {a.step_id: a for a in session.exec(select(Action).where(Action.plan_id == plan_id))}
     done = {s.id for s in steps if s.id in actions and actions[s.id].status == "succeeded"}
     return [s for s in steps if s.id not in actions and all(d in done for d in s.depends_on)]
-
-
-def _propose(
-    engine: Engine,
-    plan_id: str,
-    step_id: str,
-    policy: Policy,
-    author: str,
-    model: SpecialistModel | None = None,
-) -> Action | None:
-    now = datetime.now(UTC)
-    with read_session(engine) as session:
-        plan = session.get(Plan, plan_id)
-        step = session.get(Step, step_id)
-        assert plan is not None and step is not None
-        skill = skill_for(step.kind)
-        ctx = build_context(session, plan, step, policy)
-        base: dict[str, Any] = dict(
-            id=lifecycle.new_id("act"),
-            plan_id=plan.id,
-            step_id=step.id,
-            agent=step.agent,
-            tool=step.kind,
-            title=step.title,
-            risk=skill.risk,
-            created_at=now,
-            updated_at=now,
-        )
-        try:
-            proposal = skill.propose(ctx)
-            params = skill.params_model.model_validate(proposal.params).model_dump(mode="json")
-        except (ValueError, ValidationError) as exc:
-            action = Action(
-                **base,
-                params={},
-                params_hash=params_hash({}),
-                status="failed",
-                error=f"The {step.agent} specialist could not propose this step: {_sentence(exc)}",
-            )
-        else:
-            params, evidence, applied = _apply_lessons(ctx, step.kind, params, proposal.evidence)
-            rationale = proposal.rationale
-            model_record: dict[str, Any] = {}
-            if model is not None:
-                refined = _refine(model, ctx, base["id"], params, evidence, proposal, applied)
-                params, evidence, rationale = refined.params, refined.evidence, refined.rationale
-                model_record = refined.record
-            if applied:
-                rationale += " Applied: " + "; ".join(x["statement"] for x in applied) + "."
-            gate = gate_for(session, policy, plan, step.kind, params, evidence)
-            action = Action(
-                **base,
-                params=params,
-                params_hash=params_hash(params),
-                rationale=rationale,
-                lessons_applied=applied,
-                evidence=_jsonable(evidence),
-                alternatives=_jsonable(proposal.alternatives),
-                policy_checks=[c.model_dump() for c in gate.checks],
-                requires_approval=gate.requires_approval,
-                required_role=gate.required_role,
-                record={
-                    "context": _jsonable(proposal.context),
-                    "planner": plan.planner,
-                    "policy_hash": policy.sha256,
-                    "proposed_at": now.isoformat(),
-                    "today": plan.today.isoformat(),
-                    **model_record,
-                },
-            )
-    try:
-        with write_session(engine) as session:
-            lifecycle.record_proposal(session, action, author=author, now=now)
-            if action.status == "proposed" and not action.requires_approval:
-                lifecycle.approve(session, action, actor=POLICY_ACTOR, policy=policy, now=now)
-            if action.status == "failed":
-                append_audit(
-                    session,
-                    at=now,
-                    actor=author,
-                    kind="action.proposal_failed",
-                    entity="action",
-                    entity_id=action.id,
-                    data={"error": action.error},
-                )
-    except IntegrityError:
-        return None  # another instance proposed this step first
-    return action
-
-
-def _refine(
-    model: SpecialistModel,
-    ctx: SkillContext,
-    action_id: str,
-    params: dict[str, Any],
-    evidence: dict[str, Any],
-    proposal: Proposal,
-    applied: list[dict[str, Any]],
-) -> Refinement:
-    """Let the step's specialist model write the rationale (and copy), within what code allows."""
-    skill = skill_for(ctx.step.kind)
-    plan = ctx.session.get(Plan, ctx.step.plan_id)
-    assert plan is not None
-    locked = {
-        x.param.split(".", 1)[0]
-        for x in lessons_for(ctx.session, tool=ctx.step.kind, playbook=ctx.goal.playbook)
-    }
-
-    def merge(base: dict[str, Any], changes: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
-        try:
-            return _merge(base, changes, skill.editable, skill.kind)
-        except DecisionError as exc:
-            raise ValueError(str(exc)) from None
-
-    return model.refine(
-        ctx,
-        skill,
-        action_id=action_id,
-        params=params,
-        evidence=evidence,
-        alternatives=proposal.alternatives,
-        rationale=proposal.rationale,
-        lessons=[x["statement"] for x in applied],
-        locked=locked,
-        merge=merge,
-        gate=lambda p, e: gate_for(ctx.session, ctx.policy, plan, skill.kind, p, e),
-    )
-
-
-def _apply_lessons(
-    ctx: SkillContext, kind: str, params: dict[str, Any], evidence: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-    """Bend the proposal to what earlier decisions taught, then let the specialist re-evaluate.
-
-    A lesson policy does not leave room for is not applied; the evidence says which.
-    """
-    found = lessons_for(ctx.session, tool=kind, playbook=ctx.goal.playbook)
-    bent = apply_lessons(found, params, evidence, policy=ctx.policy)
-    applied = [{"lesson_id": x.id, "statement": x.statement} for x in bent.applied]
-    if bent.unmet:
-        evidence = {**evidence, "lessons_not_applied": "; ".join(x.statement for x in bent.unmet)}
-    if not bent.changed:
-        return params, evidence, applied
-    skill = skill_for(kind)
-    evaluation = skill.evaluate(ctx, bent.params, frozenset(bent.changed))
-    params = skill.params_model.model_validate(evaluation.params).model_dump(mode="json")
-    return params, {**evidence, **evaluation.evidence}, applied
 
 
 def advance(
@@ -272,7 +64,7 @@ def advance(
         if not ready:
             break
         for step_id in ready:
-            action = _propose(engine, plan_id, step_id, policy, author, model)
+            action = propose_step(engine, plan_id, step_id, policy, author, model)
             if action is None:
                 continue
             created.append(action.id)
@@ -298,7 +90,7 @@ def edit(
         action = lifecycle.load_for_decision(session, action_id=action_id, revision=revision)
         lifecycle.check_role(action, actor, policy)
         skill = skill_for(action.tool)
-        merged, changed = _merge(action.params, changes, skill.editable, action.tool)
+        merged, changed = merge_changes(action.params, changes, skill.editable, action.tool)
         plan = session.get(Plan, action.plan_id)
         step = session.get(Step, action.step_id)
         assert plan is not None and step is not None
@@ -308,7 +100,7 @@ def edit(
             )
             params = skill.params_model.model_validate(evaluation.params).model_dump(mode="json")
         except (ValueError, ValidationError) as exc:
-            raise DecisionError("invalid", f"That edit is not valid: {_sentence(exc)}") from exc
+            raise DecisionError("invalid", f"That edit is not valid: {sentence_of(exc)}") from exc
         gate = gate_for(session, policy, plan, action.tool, params, evaluation.evidence)
         if gate.failures:
             reasons = "; ".join(f"{c.rule}: {c.detail}" for c in gate.failures)
@@ -324,7 +116,7 @@ def edit(
             action,
             actor=actor,
             params=params,
-            evidence=_jsonable(evaluation.evidence),
+            evidence=jsonable(evaluation.evidence),
             checks=[c.model_dump() for c in gate.checks],
             requires_approval=gate.requires_approval,
             required_role=gate.required_role,
@@ -506,9 +298,9 @@ def _run(engine: Engine, action_id: str, policy: Policy) -> Action:
             try:
                 with session.begin_nested():
                     ctx = build_context(session, plan, step, policy)
-                    result = _jsonable(skill_for(action.tool).execute(ctx, action))
+                    result = jsonable(skill_for(action.tool).execute(ctx, action))
             except Exception as exc:  # a failed tool must leave a failed action, not a stuck one
-                error = f"The {action.agent} tool failed: {_sentence(exc)}"
+                error = f"The {action.agent} tool failed: {sentence_of(exc)}"
         now = datetime.now(UTC)
         lifecycle.finish_execution(session, action, result=result, error=error, now=now)
         execution = session.exec(
@@ -544,43 +336,3 @@ def _reload(engine: Engine, action_id: str) -> Action:
         if action is None:
             raise DecisionError("not_found", f"There is no action {action_id}.")
         return action
-
-
-def _merge(
-    params: dict[str, Any], changes: dict[str, Any], editable: tuple[str, ...], tool: str
-) -> tuple[dict[str, Any], set[str]]:
-    """Apply dotted-path changes ("allocations.sms": 400) to a copy of the parameters."""
-    merged = copy.deepcopy(params)
-    changed: set[str] = set()
-    for path, value in changes.items():
-        top = path.split(".", 1)[0]
-        if path not in editable and top not in editable:
-            allowed = ", ".join(editable) or "none"
-            raise DecisionError(
-                "invalid", f"'{path}' is not an editable parameter of {tool} (editable: {allowed})."
-            )
-        target = merged
-        parts = path.split(".")
-        for part in parts[:-1]:
-            if not isinstance(target.get(part), dict):
-                raise DecisionError("invalid", f"'{path}' does not name a parameter of {tool}.")
-            target = target[part]
-        if len(parts) > 1 and parts[-1] not in target:
-            raise DecisionError("invalid", f"'{path}' does not name a parameter of {tool}.")
-        target[parts[-1]] = value
-        changed.add(top)
-    return merged, changed
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-def _sentence(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        msg = first["msg"].removeprefix("Value error, ")
-        return f"{where}: {msg}." if where else f"{msg}."
-    text = str(exc).strip() or type(exc).__name__
-    return text if text.endswith(".") else text + "."
