@@ -8,7 +8,7 @@ fixture checks both when the test ends).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
@@ -75,7 +75,7 @@ def test_the_model_plans_the_specialist_explains_and_the_narrative_streams(
     open_tab: Callable[[str], Tab], server: Server, scripted_llm: ScriptedLLM
 ) -> None:
     # The server plans with its own clock; the scripted planner resolves dates with the same.
-    scripted_llm.expect(plan(BRIEF, today=date.today()), agent="planner")
+    scripted_llm.expect(plan(BRIEF, today=datetime.now(UTC).date()), agent="planner")
     scripted_llm.expect(specialist(RATIONALE), agent="audience")
     scripted_llm.expect(Stream([*NARRATIVE, PIXEL]), agent="narrator")
     tab = open_tab("admin")
