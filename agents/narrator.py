@@ -131,7 +131,9 @@ async def _grounded(
     stored = brief_meter(engine, plan_id=plan_id, config=settings.llm)
     records: list[CallRecord] = []
     meter = Meter(record=records.append)
-    client = ModelClient(settings)
+    # Building the client imports openai (about a second, the first time) and may load the
+    # CA bundle: off the event loop, like the database work.
+    client = await asyncio.to_thread(ModelClient, settings)
     shown: list[str] = []
     try:
         await asyncio.to_thread(stored.before)

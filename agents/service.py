@@ -298,8 +298,7 @@ class Baton:
         who = accounts.actor_for(self.engine, actor)
         policy = self.policy()
         plan_before = self.get_plan(self._plan_of(request))
-        before = {s.action.action_id for s in plan_before.steps if s.action is not None}
-        before |= {a.action_id for a in self.list_actions(plan_id=plan_before.plan_id)}
+        before = {a.action_id for a in self.list_actions(plan_id=plan_before.plan_id)}
         if request.verdict == "reject":
             orchestrator.reject(
                 self.engine,
