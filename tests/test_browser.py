@@ -597,9 +597,25 @@ def test_thumbs_down_with_a_comment_is_kept_as_feedback(
 
 
 def _upload(page: Page, path: Path) -> None:
-    page.locator("input[type=file]").first.set_input_files(str(path))
-    # The attachment chip shows the file's exact name once the upload is attached.
-    expect(page.get_by_text(path.name, exact=True).first).to_be_visible()
+    """Attach a file with the composer's paperclip input, as a user picking it would.
+
+    Once, on a loaded 2-core CI machine, a file set on the input right after login never
+    showed its chip (the same run passed everywhere else; it did not happen again in
+    runs here with the CPU saturated). The test waits for the paperclip to be enabled, as a
+    user would, and sets the file again, three times at most, until the chip shows.
+    """
+    button = page.locator("#upload-button")
+    expect(button).to_be_enabled()
+    chip = page.get_by_text(path.name, exact=True).first
+    for _attempt in range(3):
+        page.locator("#upload-button-input").set_input_files(str(path))
+        try:
+            # The attachment chip shows the file's exact name once the upload is attached.
+            expect(chip).to_be_visible(timeout=10_000)
+            break
+        except AssertionError:
+            continue
+    expect(chip).to_be_visible()
     submit = page.locator("#chat-submit")
     expect(submit).to_be_enabled(timeout=STEP_TIMEOUT_MS)
     submit.click()
