@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 APP_ROOT = Path(__file__).resolve().parent.parent
 """Where `.chainlit/` and `public/` live: the repository root."""
+
+EXTERNAL_LINK = re.compile(r'<link\b[^>]*\bhref="https?://[^"]*"[^>]*>\s*', re.IGNORECASE)
+"""A `<link>` whose href is another host: Chainlit's page asks Google Fonts and a CDN."""
+
+
+def local_only(template: Callable[[str], str]) -> Callable[[str], str]:
+    """Wrap Chainlit's page template so the browser loads nothing from another host.
+
+    Chainlit's page links Google Fonts and KaTeX's stylesheet from a CDN (Baton has no
+    maths). A marketer's browser would tell those hosts who is using Baton and when, and an
+    offline install logs failed loads. The page keeps its own assets; `public/baton.css`
+    names a system font stack in place of the downloaded Inter.
+    """
+
+    def page(root_path: str) -> str:
+        return EXTERNAL_LINK.sub("", template(root_path))
+
+    return page
 
 
 def serve(*, host: str, port: int) -> None:
@@ -36,6 +56,8 @@ def serve(*, host: str, port: int) -> None:
     files = settings.home / "chat-files"
     files.mkdir(parents=True, exist_ok=True)
     chainlit_config.FILES_DIRECTORY = chainlit_server.FILES_DIRECTORY = files
+    # The UI route looks the template function up on each request.
+    chainlit_server.get_html_template = local_only(chainlit_server.get_html_template)
 
     config.run.headless = True
     config.project.allow_origins = [f"http://{host}:{port}"] + (

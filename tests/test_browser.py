@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -230,11 +231,20 @@ def open_tab(browser: Browser, server: Server) -> Iterator[Callable[[str], Tab]]
         return tab
 
     yield _open
+    elsewhere = []
     for tab in tabs:
         if tab.errors:
             print(f"--- browser errors seen by {tab.user} ---")
             print("\n".join(tab.errors))
+        elsewhere += [url for url in tab.requested if not _is_local(url)]
         tab.page.context.close()
+    # Baton's page loads nothing from another host: no fonts, no CDN, no model-written URL.
+    assert not elsewhere, f"the page asked another host for: {elsewhere}"
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob") or parts.hostname in ("127.0.0.1", "localhost")
 
 
 def expect(target: Any) -> Any:
