@@ -592,16 +592,14 @@ def test_thumbs_down_with_a_comment_is_kept_as_feedback(
     expect(reply).to_be_visible()
     thumbs_down = reply.locator(".negative-feedback-off")
     dialog = page.get_by_role("dialog")
-    for _attempt in range(3):
+
+    def click_thumbs_down() -> None:
         reply.hover()
         expect(thumbs_down).to_be_enabled()
         thumbs_down.click()
-        try:
-            expect(dialog).to_be_visible(timeout=10_000)
-            break
-        except AssertionError:
-            continue  # the click landed while the chat re-rendered; a user clicks again
-    expect(dialog).to_be_visible()
+
+    # A click that lands while the chat re-renders opens nothing; a user clicks again.
+    again_until_visible(click_thumbs_down, dialog)
     comment = f"Too long, show the starters instead ({time.monotonic_ns()})"
     dialog.locator("textarea").fill(comment)
     dialog.locator("#submit-feedback").click()
@@ -612,6 +610,19 @@ def test_thumbs_down_with_a_comment_is_kept_as_feedback(
     assert len(rows) == 1, rows
     assert (rows[0].actor, rows[0].value) == ("admin", -1)
     assert rows[0].message_id and rows[0].thread_id
+
+
+def again_until_visible(act: Callable[[], None], target: Locator, *, tries: int = 3) -> None:
+    """Do `act` until `target` shows, `tries` times at most, then fail as `expect` does."""
+    for _ in range(tries - 1):
+        act()
+        try:
+            expect(target).to_be_visible(timeout=10_000)
+            return
+        except AssertionError:
+            continue
+    act()
+    expect(target).to_be_visible()
 
 
 def wait_for_thread(page: Page) -> None:
@@ -635,15 +646,10 @@ def _upload(page: Page, path: Path) -> None:
     button = page.locator("#upload-button")
     expect(button).to_be_enabled()
     chip = page.get_by_text(path.name, exact=True).first
-    for _attempt in range(3):
-        page.locator("#upload-button-input").set_input_files(str(path))
-        try:
-            # The attachment chip shows the file's exact name once the upload is attached.
-            expect(chip).to_be_visible(timeout=10_000)
-            break
-        except AssertionError:
-            continue
-    expect(chip).to_be_visible()
+    # The attachment chip shows the file's exact name once the upload is attached.
+    again_until_visible(
+        lambda: page.locator("#upload-button-input").set_input_files(str(path)), chip
+    )
     submit = page.locator("#chat-submit")
     expect(submit).to_be_enabled(timeout=STEP_TIMEOUT_MS)
     submit.click()
