@@ -47,7 +47,7 @@ clean-data:
 # (built once, ~30 s, cached in /tmp/baton-bench-memory), then the LLM orchestrator's
 # prompt tokens against a one-agent baseline and its overhead (scripted model, ~1 min).
 bench: install
-	$(BIN)/python -m tests.benchmark
-	$(BIN)/python -m tests.bench_scale --contacts 1000000 --events 10000000
-	$(BIN)/python -m tests.bench_memory
-	$(BIN)/python -m tests.bench_llm
+	$(BIN)/python -m benchmarks.loop
+	$(BIN)/python -m benchmarks.scale --contacts 1000000 --events 10000000
+	$(BIN)/python -m benchmarks.memory
+	$(BIN)/python -m benchmarks.llm

@@ -17,8 +17,8 @@ from db.engine import make_engine, write_session
 from db.models import Contact, Meta, User
 from db.schema import migrate
 from db.settings import Settings
-from tools.demo_data import DemoStats, generate_demo_workspace
-from tools.rollups import refresh_rollups
+from workspace.demo_data import DemoStats, generate_demo_workspace
+from workspace.rollups import refresh_rollups
 
 DEMO_CONTACTS = 20_000
 DEMO_SEED = 7

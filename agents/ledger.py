@@ -16,8 +16,8 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 
 from agents import lifecycle
-from agents.goal import Goal
 from agents.lifecycle import Actor
+from agents.planning.goal import Goal
 from agents.specialists.experiment import design_for_plan
 from db.audit import append_audit
 from db.models import Action, Plan, PlanRevision, Step

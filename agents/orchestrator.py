@@ -10,11 +10,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from agents import ledger, lifecycle
-from agents.autonomy import lower as lower_autonomy
-from agents.goal import Goal
-from agents.lessons import learn_from_edit, learn_from_reason
 from agents.lifecycle import Actor, DecisionError, params_hash
-from agents.llm_specialist import SpecialistModel
+from agents.memory.autonomy import lower as lower_autonomy
+from agents.memory.lessons import learn_from_edit, learn_from_reason
+from agents.planning.goal import Goal
 from agents.policy import Policy
 from agents.proposal import (
     build_context,
@@ -25,6 +24,7 @@ from agents.proposal import (
     sentence_of,
 )
 from agents.specialists import skill_for
+from agents.specialists.refinement import SpecialistModel
 from db.engine import read_session, write_session
 from db.models import Action, ActionRevision, Decision, Execution, Plan, Step
 

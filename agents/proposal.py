@@ -20,15 +20,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from agents import lifecycle
-from agents.autonomy import earned_for
 from agents.gate import GateResult, content_rules, run_gate
-from agents.goal import Goal
-from agents.lessons import apply_lessons, lessons_for
 from agents.lifecycle import POLICY_ACTOR, DecisionError, params_hash
-from agents.llm_specialist import Refinement, SpecialistModel
+from agents.memory.autonomy import earned_for
+from agents.memory.lessons import apply_lessons, lessons_for
+from agents.planning.goal import Goal
 from agents.policy import Policy
 from agents.specialists import SkillContext, skill_for
 from agents.specialists.base import Proposal
+from agents.specialists.refinement import Refinement, SpecialistModel
 from db.audit import append_audit
 from db.engine import read_session, write_session
 from db.models import Action, Plan, Step

@@ -12,28 +12,18 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from agents import (
-    accounts,
-    autonomy,
-    lessons,
-    lifecycle,
-    llm_planner,
-    narrator,
-    orchestrator,
-    workspace,
-)
+from agents import accounts, lifecycle, orchestrator, workspace
 from agents.bootstrap import DEMO_CONTACTS, FirstRun, initialise
-from agents.comparison import WhyNot, compare_alternative
-from agents.explain import Explanation, explain
-from agents.goal import PlanDraft
 from agents.lifecycle import Actor, DecisionError
 from agents.llm.accounting import brief_meter
 from agents.llm.client import ModelError
 from agents.llm.runtime import ModelRuntime
-from agents.llm_specialist import SpecialistModel
-from agents.offline_planner import plan_offline
+from agents.memory import autonomy, lessons
+from agents.planning import llm_planner
+from agents.planning.goal import PlanDraft
+from agents.planning.offline import plan_offline
 from agents.policy import Policy, load_policy, role_rank
-from agents.question import resolve_target
+from agents.specialists.refinement import SpecialistModel
 from agents.views import (
     ActionView,
     PlanView,
@@ -43,13 +33,17 @@ from agents.views import (
     plan_view,
     specialist_traces,
 )
+from agents.why import narrator
+from agents.why.comparison import WhyNot, compare_alternative
+from agents.why.explain import Explanation, explain
+from agents.why.question import resolve_target
 from db.audit import append_audit
 from db.engine import read_session, write_session
 from db.models import Action, Feedback, Meta, Plan, Step
 from db.settings import Settings
-from tools.demo_data import DemoStats
 from tools.feedback import FeedbackHit, search_feedback
-from tools.importer import ImportReport
+from workspace.demo_data import DemoStats
+from workspace.importer import ImportReport
 
 MAX_BRIEF_CHARS = 4000
 Verdict = Literal["approve", "edit", "reject"]

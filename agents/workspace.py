@@ -15,9 +15,9 @@ from agents.policy import role_rank
 from db.audit import append_audit
 from db.engine import read_session, write_session
 from db.models import Meta
-from tools.demo_data import DemoStats, generate_demo_workspace
-from tools.importer import ImportReport, import_csv
-from tools.rollups import refresh_rollups
+from workspace.demo_data import DemoStats, generate_demo_workspace
+from workspace.importer import ImportReport, import_csv
+from workspace.rollups import refresh_rollups
 
 ImportKind = Literal["contacts", "events", "spend"]
 Progress = Callable[[int, int], None]

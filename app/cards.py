@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.explain import evidence_facts, format_figure
 from agents.policy import role_rank
 from agents.views import ActionView
+from agents.why.explain import evidence_facts, format_figure
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 AGENT_LABELS = {

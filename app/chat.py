@@ -23,7 +23,7 @@ from agents.views import ActionView, PlanView
 from app.cards import card_props, result_summary
 from app.datalayer import SQLiteDataLayer
 from db.settings import Settings
-from tools.importer import ImportRefused
+from workspace.importer import ImportRefused
 
 T = TypeVar("T")
 SETTINGS = Settings.from_env()

@@ -19,7 +19,7 @@ from agents.lifecycle import DecisionError
 from agents.policy import ROLES, PolicyError
 from agents.service import Baton, DecisionRequest
 from db.settings import Settings
-from tools.importer import ImportRefused
+from workspace.importer import ImportRefused
 
 
 class CliError(Exception):

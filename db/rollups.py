@@ -1,6 +1,6 @@
 """Derived tables: rollups rebuilt from events so reports and send timing stay fast at scale.
 
-Nothing here is a source of truth: `tools.rollups.refresh_rollups` rebuilds every
+Nothing here is a source of truth: `workspace.rollups.refresh_rollups` rebuilds every
 table from `event` and `contact`, and records the workspace version it read.
 """
 

@@ -17,7 +17,7 @@ import pytest
 
 from agents.service import Baton
 from db.settings import LLMConfig, Settings
-from tests.scripted_llm import ScriptedLLM
+from tests.support.scripted_llm import ScriptedLLM
 
 TODAY = date(2026, 11, 21)
 TEST_CONTACTS = 3000

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
-from tools.rollups import rollup_connection, rollup_state
+from workspace.rollups import rollup_connection, rollup_state
 
 MessagingChannel = Literal["email", "sms", "push"]
 SUPPRESSION_REASONS = ("unsubscribed", "bounced", "no_consent", "frequency_cap")

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from db.rollups import SLOT_CODE_BASE
-from tools.rollups import rollup_connection, rollup_state
+from workspace.rollups import rollup_connection, rollup_state
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 FALLBACK_SLOT = (1, 10)

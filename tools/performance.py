@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
-from tools.rollups import rollup_connection
+from workspace.rollups import rollup_connection
 
 CHANNEL_ORDER = ("email", "sms", "push", "social", "search", "display", "direct_mail", "web")
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from tools.performance import CHANNEL_ORDER
-from tools.rollups import rollup_connection
+from workspace.rollups import rollup_connection
 
 METRICS = ("sends", "clicks", "conversions", "revenue", "spend")
 MONEY_METRICS = ("revenue", "spend")

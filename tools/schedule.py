@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from tools.audience import CHANNEL_LABELS
 from tools.id_table import id_table
-from tools.rollups import rollup_connection
+from workspace.rollups import rollup_connection
 
 MESSAGING_CHANNELS = ("email", "sms", "push")
 MIN_SENDS = 100

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert
 
-from agents.goal import MESSAGING_CHANNELS
+from agents.planning.goal import MESSAGING_CHANNELS
 from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
 from db.models import Action, SegmentMember
 from tools.audience import SegmentRules, build_segment, describe_rules, segment_contact_ids

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from agents.goal import Goal
+from agents.planning.goal import Goal
 from agents.policy import Policy, Risk
 from db.models import Action, Step
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from agents.goal import MESSAGING_CHANNELS
+from agents.planning.goal import MESSAGING_CHANNELS
 from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
 from db.models import Action, SegmentMember
 from tools.channel import best_send_time, next_send_date, slot_rate

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from agents.goal import Goal
+from agents.planning.goal import Goal
 from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
 from db.models import Action
 from tools.experiment import TestDesign, design_ab_test

@@ -1,0 +1,1 @@
+"""What Baton learns from decisions: lessons, reasons and earned autonomy."""

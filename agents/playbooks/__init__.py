@@ -1,0 +1,1 @@
+"""Playbooks: the steps, KPI and channels of each kind of campaign."""

@@ -1,0 +1,1 @@
+"""Fakes and fixtures the tests share: a scripted model server, workspaces, browser drivers."""
