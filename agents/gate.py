@@ -45,6 +45,7 @@ def run_gate(
     *,
     kind: str,
     risk: Risk,
+    reaches_people: bool = False,
     params: dict[str, Any],
     evidence: dict[str, Any],
     today: date,
@@ -54,13 +55,16 @@ def run_gate(
 ) -> GateResult:
     """Run every policy rule that applies to these parameters and evidence.
 
-    `earned` raises the kind's autonomy above policy.toml's (never lowers it).
+    `reaches_people` (the kind's parameters name recipients) turns on the consent and
+    audience-size checks; `earned` raises the kind's autonomy above policy.toml's (never
+    lowers it).
     """
     checks: list[Check] = []
     escalate: list[str] = []
     checks += _budget_checks(policy, params, escalate)
     checks += _schedule_checks(policy, params, today)
-    checks += _audience_checks(policy, kind, params, evidence, escalate)
+    reach = _reach(risk) if reaches_people else None
+    checks += _audience_checks(policy, reach, params, evidence, escalate)
     checks += _content_checks(content, params, channels, escalate)
     checks += _launch_checks(evidence)
     level = policy.autonomy_for(kind)
@@ -186,8 +190,17 @@ def _schedule_checks(policy: Policy, params: dict[str, Any], today: date) -> lis
     return checks
 
 
+def _reach(risk: Risk) -> str:
+    """Recipients of an external action are messaged; of any other, only selected."""
+    return "messaged" if risk == "external" else "selected"
+
+
 def _audience_checks(
-    policy: Policy, kind: str, params: dict[str, Any], evidence: dict[str, Any], escalate: list[str]
+    policy: Policy,
+    reach: str | None,
+    params: dict[str, Any],
+    evidence: dict[str, Any],
+    escalate: list[str],
 ) -> list[Check]:
     checks: list[Check] = []
     if "frequency_cap" in params:
@@ -200,11 +213,7 @@ def _audience_checks(
                 detail=f"at most {cap} sends per contact in 7 days; policy allows {limit}",
             )
         )
-    if (
-        policy.consent.require_channel_consent
-        and "channels" in params
-        and kind in ("build_segment", "launch_campaign")
-    ):
+    if policy.consent.require_channel_consent and "channels" in params and reach is not None:
         checks.append(
             Check(
                 rule="consent",
@@ -214,7 +223,7 @@ def _audience_checks(
             )
         )
     size = params.get("recipients", evidence.get("size"))
-    if size is not None and kind in ("build_segment", "launch_campaign"):
+    if size is not None and reach is not None:
         checks.append(
             Check(
                 rule="audience_not_empty",
@@ -223,7 +232,7 @@ def _audience_checks(
             )
         )
         threshold = policy.approvals.audience_needs_approver_above
-        if kind == "launch_campaign" and int(size) > threshold:
+        if reach == "messaged" and int(size) > threshold:
             escalate.append("audience")
             checks.append(
                 Check(

@@ -23,8 +23,8 @@ from agents.proposal import (
     propose_step,
     sentence_of,
 )
-from agents.specialists import skill_for
 from agents.specialists.refinement import SpecialistModel
+from agents.specialists.registry import skill_for
 from db.engine import read_session, write_session
 from db.models import Action, ActionRevision, Decision, Execution, Plan, Step
 

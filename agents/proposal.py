@@ -26,9 +26,9 @@ from agents.memory.autonomy import earned_for
 from agents.memory.lessons import apply_lessons, lessons_for
 from agents.planning.goal import Goal
 from agents.policy import Policy
-from agents.specialists import SkillContext, skill_for
-from agents.specialists.base import Proposal
+from agents.specialists.base import Proposal, SkillContext
 from agents.specialists.refinement import Refinement, SpecialistModel
+from agents.specialists.registry import skill_for
 from db.audit import append_audit
 from db.engine import read_session, write_session
 from db.models import Action, Plan, Step
@@ -88,6 +88,7 @@ def gate_for(
         policy,
         kind=action_kind,
         risk=skill.risk,
+        reaches_people=skill.reaches_people,
         params=params,
         evidence=evidence,
         today=plan.today,

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from agents.llm.accounting import PlanUsage, plan_usage
-from agents.specialists import skill_for
+from agents.specialists.registry import skill_for
 from db.models import Action, Decision, LLMCall, Plan, PlanRevision, Step
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.policy import role_rank
+from agents.specialists.registry import skill_for
 from agents.views import ActionView
 from agents.why.explain import evidence_facts, format_figure
 
@@ -22,23 +23,13 @@ AGENT_LABELS = {
 LONG_TEXT = {"body"}
 
 
-PARAM_LABELS = {
-    "mde": "Minimum detectable lift",
-    "alpha": "Significance level (alpha)",
-    "power": "Power",
-    "sms_text": "SMS text",
-}
-"""Names a marketer reads better than the parameter's own."""
+def _label(tool: str, path: str) -> str:
+    heading = skill_for(tool).param(path).heading
+    return heading or path.replace("allocations.", "").replace("_", " ").capitalize()
 
 
-def _label(path: str) -> str:
-    if path in PARAM_LABELS:
-        return PARAM_LABELS[path]
-    return path.replace("allocations.", "").replace("_", " ").capitalize()
-
-
-def _field(path: str, value: Any) -> dict[str, Any]:
-    field: dict[str, Any] = {"path": path, "label": _label(path), "value": value}
+def _field(tool: str, path: str, value: Any) -> dict[str, Any]:
+    field: dict[str, Any] = {"path": path, "label": _label(tool, path), "value": value}
     if path == "send_weekday":
         field.update(
             type="select", options=[{"value": i, "label": d} for i, d in enumerate(WEEKDAYS)]
@@ -66,9 +57,9 @@ def editable_fields(view: ActionView) -> list[dict[str, Any]]:
     for path in view.editable:
         value = view.params.get(path)
         if isinstance(value, dict):
-            fields += [_field(f"{path}.{k}", v) for k, v in value.items()]
+            fields += [_field(view.tool, f"{path}.{k}", v) for k, v in value.items()]
         elif path in view.params:
-            fields.append(_field(path, value))
+            fields.append(_field(view.tool, path, value))
     return fields
 
 
@@ -85,62 +76,16 @@ def param_rows(view: ActionView) -> list[dict[str, str]]:
             shown = str(value)
         else:
             shown = format_figure(key, value)
-        rows.append({"label": _label(key), "value": shown})
+        rows.append({"label": _label(view.tool, key), "value": shown})
     return rows
 
 
 def result_summary(view: ActionView) -> str | None:
     """One sentence on what execution returned."""
-    r = view.result
-    if r is None:
+    if view.result is None:
         return None
-    tool = view.tool
-    if tool == "build_segment":
-        return (
-            f"Segment saved: {r.get('size', 0):,} recipients "
-            f"({format_figure('count', r.get('by_channel', {}))})."
-        )
-    if tool == "schedule_send":
-        return f"Scheduled for {r.get('summary')}."
-    if tool == "allocate_budget":
-        allocations = format_figure("allocations", r.get("allocations", {}))
-        return f"Budget committed: {allocations} {r.get('currency')}."
-    if tool == "check_campaign":
-        return (
-            "Compliance passed."
-            if r.get("passed")
-            else f"Compliance failed: {', '.join(r.get('failed', []))}."
-        )
-    if tool == "launch_campaign":
-        return (
-            f"Shadow launch: {r.get('queued', 0):,} messages written to the outbox "
-            f"({format_figure('count', r.get('by_channel', {}))}); nothing left this machine."
-        )
-    if tool == "draft_copy":
-        return f"Copy saved: “{r.get('subject')}”."
-    if tool == "design_test":
-        return str(r.get("detail") or "Test designed.")
-    if tool == "budget_pacing":
-        spent, budget = (format_figure(k, r.get(k)) for k in ("spent", "budget"))
-        return f"Pacing {str(r.get('status', '')).replace('_', ' ')}: spent {spent} of {budget}."
-    if tool == "kpi_summary":
-        totals = r.get("totals") or {}
-        conversions, revenue, spend = (
-            format_figure(k, totals.get(k)) for k in ("conversions", "revenue", "spend")
-        )
-        return f"KPIs: {conversions} conversions, revenue {revenue}, spend {spend}."
-    if tool == "period_trends":
-        movers = r.get("top_movers") or []
-        notes = r.get("notes") or []
-        if notes:
-            titles = "; ".join(str(n.get("title")) for n in notes)
-            movers = [*movers, {"sentence": f"related notes: {titles}"}]
-        return (
-            "Top movers: " + "; ".join(str(m.get("sentence", m)).rstrip(".") for m in movers) + "."
-            if movers
-            else "Trends computed."
-        )
-    return "Done."
+    summarise = skill_for(view.tool).summarise
+    return summarise(view.result) if summarise is not None else "Done."
 
 
 def card_props(view: ActionView, *, role: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from agents.llm.structured import StructuredAsker, strict_schema
 from agents.llm.tokens import estimate_request_tokens
 from agents.planning.llm_planner import PlanReply
 from agents.service import Baton
-from agents.specialists.base import SKILLS, _load_all
+from agents.specialists.registry import SKILLS
 from agents.specialists.refinement import SpecialistReply
 from db.engine import read_session
 from db.models import LLMCall
@@ -52,7 +52,6 @@ def _offline_ms(home: Path, brief: str) -> float:
 
 def _every_tool() -> list[dict[str, Any]]:
     """What a single all-purpose agent is given: every tool's full parameter schema."""
-    _load_all()
     tools = [
         {
             "type": "function",

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from agents.gate import EarnedLevel
 from agents.lifecycle import Actor, DecisionError
 from agents.policy import RUNS_BY_ITSELF_AT, Policy, role_rank
-from agents.specialists import skill_for
+from agents.specialists.registry import skill_for
 from db.audit import append_audit
 from db.models import Action, AutonomyGrant, Decision
 

@@ -20,7 +20,7 @@ from agents.memory.reasons import rules_from_reason
 from agents.memory.rules import Rule, bend, contradicts, describe, rules_from_edit
 from agents.planning.goal import Goal
 from agents.policy import Policy
-from agents.specialists import skill_for
+from agents.specialists.registry import skill_for
 from db.audit import append_audit
 from db.models import Action, Decision, Feedback, Lesson, Plan
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from agents.specialists.registry import skill_for
 from tools.performance import allocate_budget
 
 RuleKind = Literal["set", "exclude", "min", "max", "max_share", "min_share"]
@@ -27,13 +28,6 @@ SLOT = ("send_weekday", "send_hour_local")
 """Bent together: a weekday rule may move the hour only when no slot keeps it."""
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 CHANNEL_LABELS = {"sms": "SMS", "direct_mail": "direct mail"}
-LEARNABLE: dict[str, tuple[str, ...]] = {
-    "schedule_send": ("send_weekday", "send_hour_local"),
-    "build_segment": ("min_days_since_purchase", "frequency_cap"),
-}
-"""Parameters whose edited value is a preference worth reusing (not one-off content)."""
-CHANNEL_LISTS = ("build_segment", "launch_campaign")
-"""Tools whose `channels` edit teaches which channels to leave out."""
 SHARE_SLACK = 1e-4
 
 
@@ -163,20 +157,21 @@ def contradicts(new: Rule, old: Rule) -> bool:
 
 def rules_from_edit(tool: str, changes: dict[str, list[Any]]) -> list[Rule]:
     """The rules a person's edit teaches: learnable values, channel shares, dropped channels."""
+    skill = skill_for(tool)
     rules = [
         Rule(tool=tool, param=p, kind="set", value=changes[p][1])
-        for p in LEARNABLE.get(tool, ())
+        for p in skill.learnable("value")
         if p in changes
     ]
-    if tool == "allocate_budget" and "allocations" in changes:
-        before, after = changes["allocations"]
+    for p in skill.learnable("shares"):
+        before, after = changes.get(p, (None, None))
         if isinstance(before, dict) and isinstance(after, dict):
             rules += _share_rules(tool, before, after)
-    if tool in CHANNEL_LISTS and "channels" in changes:
-        before, after = changes["channels"]
+    for p in skill.learnable("exclusions"):
+        before, after = changes.get(p, (None, None))
         dropped = [c for c in before or [] if c not in (after or [])]
         if dropped and after:
-            rules.append(Rule(tool=tool, param="channels", kind="exclude", value=dropped))
+            rules.append(Rule(tool=tool, param=p, kind="exclude", value=dropped))
     return rules
 
 

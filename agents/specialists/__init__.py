@@ -1,5 +1,8 @@
-"""The specialists: one module per agent, each a small set of skills over deterministic tools."""
+"""The specialists: one module per agent, each a small set of skills over deterministic tools.
 
-from agents.specialists.base import SKILLS, Proposal, Skill, SkillContext, skill_for
+`registry.skill_for(kind)` finds a kind's Skill; `base` defines what a Skill knows.
+"""
 
-__all__ = ["SKILLS", "Proposal", "Skill", "SkillContext", "skill_for"]
+from agents.specialists.base import Evaluation, Param, Proposal, Skill, SkillContext
+
+__all__ = ["Evaluation", "Param", "Proposal", "Skill", "SkillContext"]

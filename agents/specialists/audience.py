@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy import delete, insert
 
+from agents.figures import format_figure
 from agents.planning.goal import MESSAGING_CHANNELS
-from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
+from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action, SegmentMember
 from tools.audience import SegmentRules, build_segment, describe_rules, segment_contact_ids
 
@@ -95,22 +96,67 @@ def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
     return {"description": describe_rules(rules), **result.model_dump()}
 
 
-register(
-    Skill(
-        agent="audience",
-        kind="build_segment",
-        risk="internal",
-        params_model=SegmentRules,
-        propose=propose,
-        evaluate=evaluate,
-        execute=execute,
-        editable=(
-            "min_days_since_purchase",
-            "max_days_since_purchase",
-            "min_orders",
-            "min_lifetime_value",
-            "channels",
-            "frequency_cap",
-        ),
+def describe(params: dict[str, Any]) -> str:
+    """The segment in words: "lapsed 90+ days, email and sms"."""
+    days = params.get("min_days_since_purchase")
+    lapsed = f"lapsed {days}+ days, " if days is not None else ""
+    return f"{lapsed}{' and '.join(params.get('channels') or [])}"
+
+
+def summarise(result: dict[str, Any]) -> str:
+    return (
+        f"Segment saved: {result.get('size', 0):,} recipients "
+        f"({format_figure('count', result.get('by_channel', {}))})."
     )
-)
+
+
+SKILL = Skill(
+    agent="audience",
+    kind="build_segment",
+    risk="internal",
+    params_model=SegmentRules,
+    propose=propose,
+    evaluate=evaluate,
+    execute=execute,
+    summary="segment contacts by recency, orders, region, consent",
+    editable=(
+        "min_days_since_purchase",
+        "max_days_since_purchase",
+        "min_orders",
+        "min_lifetime_value",
+        "channels",
+        "frequency_cap",
+    ),
+    params={
+        "min_days_since_purchase": Param(
+            label="lapsed for at least (days)",
+            words=("days", "lapsed", "recency", "recent", "since", "long"),
+            evidence=("description", "matched", "size"),
+            learns="value",
+        ),
+        "frequency_cap": Param(
+            label="frequency cap",
+            words=("frequency", "cap", "often", "fatigue"),
+            evidence=("suppressed.frequency_cap", "size"),
+            learns="value",
+        ),
+        "channels": Param(
+            words=("consent", "reachable", "opted"),
+            evidence=("by_channel", "suppressed.no_consent", "size"),
+            learns="exclusions",
+        ),
+    },
+    words=("segment", "audience", "who", "recipients", "suppress", "suppressed", "lapsed",
+           "customers", "contacts", "reach", "people"),
+    channel_evidence=("by_channel.{c}", "suppressed.no_consent"),
+    comparison=Comparison(
+        rows=(("recency (days since purchase)", "min_days_since_purchase"),
+              ("channels", "channels"), ("matching contacts", "matched"),
+              ("recipients after suppression", "size"), ("reach by channel", "by_channel.*"),
+              ("suppressed", "suppressed.*")),
+        better=("recipients after suppression", "size"),
+        describe=describe,
+    ),
+    summarise=summarise,
+    reaches_people=True,
+)  # fmt: skip

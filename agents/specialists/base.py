@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -58,11 +58,46 @@ ProposeFn = Callable[[SkillContext], Proposal]
 EvaluateFn = Callable[[SkillContext, dict[str, Any], frozenset[str]], Evaluation]
 """(context, merged parameters, the top-level keys the person changed)."""
 ExecuteFn = Callable[[SkillContext, Action], dict[str, Any]]
+Describe: TypeAlias = Callable[[dict[str, Any]], str]
+"""Parameters or a result, in a few words a marketer reads."""
+Learns = Literal["value", "exclusions", "shares"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """What Baton knows about one parameter of a kind: how it reads, what points at it."""
+
+    label: str | None = None
+    """Its name in a sentence ("send day"); None: the parameter's name with spaces."""
+    heading: str | None = None
+    """Its name as a card's field heading, when the name itself reads badly ("mde")."""
+    words: tuple[str, ...] = ()
+    """Words in a question that point at this parameter ("hour", "morning")."""
+    evidence: tuple[str, ...] = ()
+    """Evidence keys behind its value, shown by "why" ("{c}": the channel a question names)."""
+    learns: Learns | None = None
+    """What an edit of it teaches: its new value, the channels it dropped, or budget shares."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How "why not X?" sets this kind's chosen parameters beside an alternative."""
+
+    rows: tuple[tuple[str, str], ...]
+    """(label, parameter or evidence path; ".*" expands per key) for each row."""
+    better: tuple[str, str] | None = None
+    """(label, evidence key) of the measure where higher is better, for the summary."""
+    describe: Describe | None = None
+    """The chosen value in words ("Tuesday 10:00")."""
 
 
 @dataclass(frozen=True)
 class Skill:
-    """One tool a specialist can use, with the risk of running it."""
+    """One kind of action: everything Baton knows about it, in one record.
+
+    The loop proposes, re-evaluates and executes through it; explanations, "why not",
+    lessons, cards and the model planner look their knowledge up here by kind.
+    """
 
     agent: str
     kind: str
@@ -72,33 +107,30 @@ class Skill:
     propose: ProposeFn
     evaluate: EvaluateFn
     execute: ExecuteFn
+    summary: str
+    """One line for the model planner: what the tool does."""
     editable: tuple[str, ...] = ()
     """Parameter paths a person may change ("allocations.sms", "send_hour_local")."""
+    params: Mapping[str, Param] = field(default_factory=dict)
+    words: tuple[str, ...] = ()
+    """Words in a question that point at this kind of action as a whole."""
+    channel_evidence: tuple[str, ...] = ()
+    """Where its evidence says how a channel fared ("{c}" is the channel), for "why leave
+    out SMS?" asked about another action of the plan."""
+    comparison: Comparison | None = None
+    """How "why not X?" compares an alternative; None: it does not."""
+    summarise: Describe | None = None
+    """Its result in one sentence, for the card."""
+    reaches_people: bool = False
+    """Its parameters name recipients: consent and audience-size checks apply."""
+
+    def param(self, name: str) -> Param:
+        """What is known about a parameter (an empty record for one nothing is known about)."""
+        return self.params.get(name, _UNKNOWN)
+
+    def learnable(self, learns: Learns) -> tuple[str, ...]:
+        """The parameters whose edits teach lessons of this sort."""
+        return tuple(name for name, p in self.params.items() if p.learns == learns)
 
 
-SKILLS: dict[str, Skill] = {}
-
-
-def register(skill: Skill) -> Skill:
-    SKILLS[skill.kind] = skill
-    return skill
-
-
-def skill_for(kind: str) -> Skill:
-    """The skill for a step kind; every kind a planner emits has one."""
-    _load_all()
-    return SKILLS[kind]
-
-
-def _load_all() -> None:
-    # Importing the specialist modules registers their skills.
-    from agents.specialists import (  # noqa: F401
-        audience,
-        channel,
-        compliance,
-        creative,
-        distribution,
-        experiment,
-        performance,
-        research,
-    )
+_UNKNOWN = Param()

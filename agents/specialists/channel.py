@@ -8,12 +8,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
+from agents.figures import WEEKDAYS
 from agents.planning.goal import MESSAGING_CHANNELS
-from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
+from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action, SegmentMember
 from tools.channel import best_send_time, next_send_date, slot_rate
-
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class ScheduleParams(BaseModel):
@@ -133,15 +132,56 @@ def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
     }
 
 
-register(
-    Skill(
-        agent="channel",
-        kind="schedule_send",
-        risk="internal",
-        params_model=ScheduleParams,
-        propose=propose,
-        evaluate=evaluate,
-        execute=execute,
-        editable=("send_weekday", "send_hour_local"),
-    )
-)
+WEEKDAY_WORDS = tuple(day.lower() for day in WEEKDAYS)
+_SLOT_EVIDENCE = ("slot", "expected_open_rate", "sample_sends", "chosen_slot_open_rate",
+    "chosen_slot_sends", "global_open_rate", "total_sends", "lookback_days", "basis",
+    "fallback_reason")  # fmt: skip
+"""What the tool found about send slots: the evidence behind the day and the hour."""
+
+
+def describe(params: dict[str, Any]) -> str:
+    """The slot in words: "Tuesday 10:00"."""
+    return f"{WEEKDAYS[int(params['send_weekday'])]} {int(params['send_hour_local']):02d}:00"
+
+
+SKILL = Skill(
+    agent="channel",
+    kind="schedule_send",
+    risk="internal",
+    params_model=ScheduleParams,
+    propose=propose,
+    evaluate=evaluate,
+    execute=execute,
+    summary="best weekday and local hour to send, per segment",
+    editable=("send_weekday", "send_hour_local"),
+    params={
+        "send_weekday": Param(
+            label="send day",
+            words=("day", "weekday", "weekend", *WEEKDAY_WORDS),
+            evidence=_SLOT_EVIDENCE,
+            learns="value",
+        ),
+        "send_hour_local": Param(
+            label="send hour",
+            words=("hour", "time", "am", "pm", "morning", "afternoon", "evening", "night",
+                   "noon", "clock", "oclock"),
+            evidence=_SLOT_EVIDENCE,
+            learns="value",
+        ),
+        "send_date": Param(
+            label="send date",
+            words=("date", "december", "january", "start"),
+            evidence=("slot", "context.start"),
+        ),
+        "channel": Param(evidence=("channel", "basis", "context.channel")),
+    },
+    words=("time", "hour", "day", "when", "schedule", "weekday", "date", *WEEKDAY_WORDS),
+    comparison=Comparison(
+        rows=(("day", "send_weekday"), ("hour", "send_hour_local"), ("send date", "send_date"),
+              ("expected open rate", "chosen_slot_open_rate"),
+              ("past sends in that slot", "chosen_slot_sends"), ("basis", "basis")),
+        better=("expected open rate", "chosen_slot_open_rate"),
+        describe=describe,
+    ),
+    summarise=lambda result: f"Scheduled for {result.get('summary')}.",
+)  # fmt: skip

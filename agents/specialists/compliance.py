@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from agents.gate import content_rules, with_rule_versions
-from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
+from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext
 from db.models import Action
 from tools.audience import SegmentResult
 from tools.compliance import Check, check_audience, check_content
@@ -87,14 +87,19 @@ def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
     }
 
 
-register(
-    Skill(
-        agent="compliance",
-        kind="check_campaign",
-        risk="read",
-        params_model=ComplianceParams,
-        propose=propose,
-        evaluate=evaluate,
-        execute=execute,
-    )
+SKILL = Skill(
+    agent="compliance",
+    kind="check_campaign",
+    risk="read",
+    params_model=ComplianceParams,
+    propose=propose,
+    evaluate=evaluate,
+    execute=execute,
+    summary="consent, suppression, banned phrases, disclaimers",
+    words=("compliance", "policy", "check", "legal", "consent"),
+    summarise=lambda result: (
+        "Compliance passed."
+        if result.get("passed")
+        else f"Compliance failed: {', '.join(result.get('failed', []))}."
+    ),
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
+from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action
 from tools.creative import BrandSnapshot, brand_check, draft_copy
 
@@ -112,15 +112,32 @@ def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
     return {"saved": True, **copy.model_dump(), "brand_issues": _brand_issues(ctx, copy)}
 
 
-register(
-    Skill(
-        agent="creative",
-        kind="draft_copy",
-        risk="internal",
-        params_model=CopyParams,
-        propose=propose,
-        evaluate=evaluate,
-        execute=execute,
-        editable=("subject", "preheader", "body", "sms_text", "variant_b_subject"),
-    )
+SKILL = Skill(
+    agent="creative",
+    kind="draft_copy",
+    risk="internal",
+    params_model=CopyParams,
+    propose=propose,
+    evaluate=evaluate,
+    execute=execute,
+    summary="write subject, body and SMS text in the brand voice",
+    editable=("subject", "preheader", "body", "sms_text", "variant_b_subject"),
+    params={
+        "subject": Param(
+            label="subject line",
+            words=("subject", "headline", "title"),
+            evidence=("brand", "brand_issues"),
+        ),
+        "body": Param(
+            words=("body", "wording", "words", "tone"),
+            evidence=("brand", "brand_issues", "review_of_given_text"),
+        ),
+        "sms_text": Param(label="SMS text", heading="SMS text"),
+    },
+    words=("copy", "subject", "wording", "text", "message", "headline", "body", "words"),
+    comparison=Comparison(
+        rows=(("subject", "subject"), ("brand issues", "brand_issues")),
+        describe=lambda params: f"“{params.get('subject', '')}”",
+    ),
+    summarise=lambda result: f"Copy saved: “{result.get('subject')}”.",
 )

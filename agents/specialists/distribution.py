@@ -7,7 +7,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
+from agents.figures import format_figure
+from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action, SegmentMember
 from tools.distribution import queue_shadow_deliveries
 
@@ -115,15 +116,32 @@ def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
     return {"connector": launch.connector, "mode": "shadow", **counts.model_dump()}
 
 
-register(
-    Skill(
-        agent="distribution",
-        kind="launch_campaign",
-        risk="external",
-        params_model=LaunchParams,
-        propose=propose,
-        evaluate=evaluate,
-        execute=execute,
-        editable=("channels",),
-    )
-)
+SKILL = Skill(
+    agent="distribution",
+    kind="launch_campaign",
+    risk="external",
+    params_model=LaunchParams,
+    propose=propose,
+    evaluate=evaluate,
+    execute=execute,
+    summary="launch through the outbox (external effect)",
+    editable=("channels",),
+    params={
+        "channels": Param(evidence=("by_channel", "compliance_passed"), learns="exclusions"),
+        "recipients": Param(
+            words=("recipients", "messages", "many"),
+            evidence=("by_channel", "compliance_passed"),
+        ),
+    },
+    words=("launch", "distribution", "outbox", "shadow", "go", "live", "send"),
+    comparison=Comparison(
+        rows=(("channels", "channels"), ("recipients", "recipients"),
+              ("messages by channel", "by_channel.*"), ("messages in all", "messages")),
+        describe=lambda params: " and ".join(params.get("channels") or []),
+    ),
+    summarise=lambda result: (
+        f"Shadow launch: {result.get('queued', 0):,} messages written to the outbox "
+        f"({format_figure('count', result.get('by_channel', {}))}); nothing left this machine."
+    ),
+    reaches_people=True,
+)  # fmt: skip

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from agents.planning.goal import Goal
-from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
+from agents.specialists.base import Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action
 from tools.experiment import TestDesign, design_ab_test
 from tools.performance import kpi_summary
@@ -102,15 +102,21 @@ def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
     return {"designed": True, **_evidence(ctx, TestParams.model_validate(action.params))}
 
 
-register(
-    Skill(
-        agent="experiment",
-        kind="design_test",
-        risk="internal",
-        params_model=TestParams,
-        propose=propose,
-        evaluate=evaluate,
-        execute=execute,
-        editable=("variants", "mde", "alpha", "power"),
-    )
+SKILL = Skill(
+    agent="experiment",
+    kind="design_test",
+    risk="internal",
+    params_model=TestParams,
+    propose=propose,
+    evaluate=evaluate,
+    execute=execute,
+    summary="A/B test design: variants and sample size",
+    editable=("variants", "mde", "alpha", "power"),
+    params={
+        "mde": Param(label="minimum detectable lift", heading="Minimum detectable lift"),
+        "alpha": Param(label="significance level", heading="Significance level (alpha)"),
+        "power": Param(heading="Power"),
+    },
+    words=("test", "sample", "variant", "experiment"),
+    summarise=lambda result: str(result.get("detail") or "Test designed."),
 )

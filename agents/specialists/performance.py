@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
+from agents.figures import format_figure, shown_value
+from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action
 from tools.performance import (
     allocate_budget,
@@ -264,39 +265,88 @@ def execute_pacing(ctx: SkillContext, action: Action) -> dict[str, Any]:
     return {"budget": p.budget, "currency": p.currency, **result.model_dump(mode="json")}
 
 
-register(
-    Skill(
-        agent="performance",
-        kind="allocate_budget",
-        risk="internal",
-        params_model=BudgetParams,
-        propose=propose_allocation,
-        evaluate=evaluate_allocation,
-        execute=execute_allocation,
-        editable=("budget", "allocations"),
+def summarise_kpis(result: dict[str, Any]) -> str:
+    totals = result.get("totals") or {}
+    conversions, revenue, spend = (
+        format_figure(k, totals.get(k)) for k in ("conversions", "revenue", "spend")
     )
+    return f"KPIs: {conversions} conversions, revenue {revenue}, spend {spend}."
+
+
+def summarise_pacing(result: dict[str, Any]) -> str:
+    spent, budget = (format_figure(k, result.get(k)) for k in ("spent", "budget"))
+    status = str(result.get("status", "")).replace("_", " ")
+    return f"Pacing {status}: spent {spent} of {budget}."
+
+
+ALLOCATE = Skill(
+    agent="performance",
+    kind="allocate_budget",
+    risk="internal",
+    params_model=BudgetParams,
+    propose=propose_allocation,
+    evaluate=evaluate_allocation,
+    execute=execute_allocation,
+    summary="split a budget across channels within policy bands",
+    editable=("budget", "allocations"),
+    params={
+        "allocations": Param(
+            label="budget",
+            words=("budget", "split", "allocation", "allocations", "much", "share", "spend",
+                   "money", "dollars"),
+            evidence=("allocations", "shares", "cost_per_conversion", "bands",
+                      "expected_conversions"),
+            learns="shares",
+        ),
+        "allocations.{c}": Param(
+            evidence=("allocations.{c}", "shares.{c}", "cost_per_conversion.{c}", "bands.{c}",
+                      "expected_conversions"),
+        ),
+        "budget": Param(
+            label="total budget",
+            words=("total",),
+            evidence=("allocations", "expected_conversions"),
+        ),
+    },
+    words=("budget", "spend", "split", "allocation", "allocations", "money", "much", "dollars",
+           "cost"),
+    channel_evidence=("allocations.{c}", "shares.{c}", "cost_per_conversion.{c}"),
+    comparison=Comparison(
+        rows=(("total budget", "budget"), ("allocation", "allocations.*"), ("share", "shares.*"),
+              ("cost per conversion", "cost_per_conversion.*"),
+              ("expected conversions", "expected_conversions")),
+        better=("expected conversions", "expected_conversions"),
+        describe=lambda params: shown_value(params, "allocations", params.get("allocations") or {}),
+    ),
+    summarise=lambda result: (
+        f"Budget committed: {format_figure('allocations', result.get('allocations', {}))} "
+        f"{result.get('currency')}."
+    ),
+)  # fmt: skip
+KPIS = Skill(
+    agent="performance",
+    kind="kpi_summary",
+    risk="read",
+    params_model=PeriodParams,
+    propose=propose_kpis,
+    evaluate=evaluate_kpis,
+    execute=execute_kpis,
+    summary="KPIs (spend, revenue, ROAS, CPA) for a period",
+    editable=("start", "end"),
+    words=("kpi", "kpis", "report", "performance", "roas", "cpa"),
+    summarise=summarise_kpis,
 )
-register(
-    Skill(
-        agent="performance",
-        kind="kpi_summary",
-        risk="read",
-        params_model=PeriodParams,
-        propose=propose_kpis,
-        evaluate=evaluate_kpis,
-        execute=execute_kpis,
-        editable=("start", "end"),
-    )
-)
-register(
-    Skill(
-        agent="performance",
-        kind="budget_pacing",
-        risk="read",
-        params_model=PacingParams,
-        propose=propose_pacing,
-        evaluate=evaluate_pacing,
-        execute=execute_pacing,
-        editable=("budget", "start", "end"),
-    )
+PACING = Skill(
+    agent="performance",
+    kind="budget_pacing",
+    risk="read",
+    params_model=PacingParams,
+    propose=propose_pacing,
+    evaluate=evaluate_pacing,
+    execute=execute_pacing,
+    summary="spend against plan by channel",
+    editable=("budget", "start", "end"),
+    params={"budget": Param(label="total budget")},
+    words=("pacing", "pace", "overspend", "underspend"),
+    summarise=summarise_pacing,
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext, register
+from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext
 from db.models import Action
 from tools.notes import search_notes
 from tools.research import period_trends
@@ -42,15 +42,27 @@ def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
     return {**report, "notes": [n.model_dump() for n in notes]}
 
 
-register(
-    Skill(
-        agent="research",
-        kind="period_trends",
-        risk="read",
-        params_model=TrendParams,
-        propose=propose,
-        evaluate=evaluate,
-        execute=execute,
-        editable=("days",),
-    )
+def summarise(result: dict[str, Any]) -> str:
+    movers = result.get("top_movers") or []
+    notes = result.get("notes") or []
+    if notes:
+        titles = "; ".join(str(n.get("title")) for n in notes)
+        movers = [*movers, {"sentence": f"related notes: {titles}"}]
+    if not movers:
+        return "Trends computed."
+    return "Top movers: " + "; ".join(str(m.get("sentence", m)).rstrip(".") for m in movers) + "."
+
+
+SKILL = Skill(
+    agent="research",
+    kind="period_trends",
+    risk="read",
+    params_model=TrendParams,
+    propose=propose,
+    evaluate=evaluate,
+    execute=execute,
+    summary="trends, anomalies and research notes for a period",
+    editable=("days",),
+    words=("trend", "trends", "movers", "change"),
+    summarise=summarise,
 )

@@ -12,13 +12,13 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, select
 
+from agents.figures import format_figure, lookup, shown_value
 from agents.lifecycle import DecisionError
 from agents.policy import Policy
 from agents.proposal import build_context, gate_for
-from agents.specialists import skill_for
+from agents.specialists.registry import skill_for
 from agents.views import CheckView
 from agents.why.alternative import changes_for, parse_alternative
-from agents.why.figures import WEEKDAYS, format_figure, lookup, shown_value
 from agents.why.question import plan_actions, words_of
 from db.models import Action, Plan, Step
 
@@ -38,27 +38,6 @@ _TOOLS_FOR = {
     "subject line": {"draft_copy"},
 }
 """The step kinds that hold what an alternative changes (see `Alternative.about`)."""
-_ROWS: dict[str, tuple[tuple[str, str], ...]] = {
-    "schedule_send": (("day", "send_weekday"), ("hour", "send_hour_local"),
-        ("send date", "send_date"), ("expected open rate", "chosen_slot_open_rate"),
-        ("past sends in that slot", "chosen_slot_sends"), ("basis", "basis")),
-    "build_segment": (("recency (days since purchase)", "min_days_since_purchase"),
-        ("channels", "channels"), ("matching contacts", "matched"),
-        ("recipients after suppression", "size"), ("reach by channel", "by_channel.*"),
-        ("suppressed", "suppressed.*")),
-    "allocate_budget": (("total budget", "budget"), ("allocation", "allocations.*"),
-        ("share", "shares.*"), ("cost per conversion", "cost_per_conversion.*"),
-        ("expected conversions", "expected_conversions")),
-    "launch_campaign": (("channels", "channels"), ("recipients", "recipients"),
-        ("messages by channel", "by_channel.*"), ("messages in all", "messages")),
-    "draft_copy": (("subject", "subject"), ("brand issues", "brand_issues")),
-}  # fmt: skip
-"""Rows of the comparison per tool: (label, parameter or evidence path; ".*" per channel)."""
-_BETTER_HIGHER = {
-    "schedule_send": ("expected open rate", "chosen_slot_open_rate"),
-    "allocate_budget": ("expected conversions", "expected_conversions"),
-    "build_segment": ("recipients after suppression", "size"),
-}
 
 
 class Row(BaseModel):
@@ -144,7 +123,8 @@ def _pick(candidates: list[Action], question: str) -> tuple[Action, dict[str, An
     alt = parse_alternative(question)
 
     def rank(action: Action) -> tuple[int, int]:
-        hits = len(words & {*action.tool.split("_"), action.agent, *_tool_words(action.tool)})
+        known = skill_for(action.tool).words
+        hits = len(words & {*action.tool.split("_"), action.agent, *known})
         order = _PREFERENCE.index(action.tool) if action.tool in _PREFERENCE else len(_PREFERENCE)
         return -hits, order
 
@@ -155,35 +135,17 @@ def _pick(candidates: list[Action], question: str) -> tuple[Action, dict[str, An
     return None
 
 
-def _tool_words(tool: str) -> tuple[str, ...]:
-    return {
-        "allocate_budget": ("budget", "spend", "split", "money"),
-        "build_segment": ("audience", "segment", "reach", "recipients", "customers"),
-        "launch_campaign": ("launch", "send"),
-        "schedule_send": ("time", "day", "hour"),
-        "draft_copy": ("subject", "copy"),
-    }.get(tool, ())
-
-
 def _describe(tool: str, params: dict[str, Any]) -> str:
-    if tool == "schedule_send":
-        return f"{WEEKDAYS[int(params['send_weekday'])]} {int(params['send_hour_local']):02d}:00"
-    if tool == "build_segment":
-        days = params.get("min_days_since_purchase")
-        lapsed = f"lapsed {days}+ days, " if days is not None else ""
-        return f"{lapsed}{' and '.join(params.get('channels') or [])}"
-    if tool == "allocate_budget":
-        return shown_value(params, "allocations", params.get("allocations") or {})
-    if tool == "launch_campaign":
-        return " and ".join(params.get("channels") or [])
-    if tool == "draft_copy":
-        return f"“{params.get('subject', '')}”"
+    comparison = skill_for(tool).comparison
+    if comparison is not None and comparison.describe is not None:
+        return comparison.describe(params)
     return ", ".join(f"{k} {format_figure(k, v)}" for k, v in params.items())
 
 
 def _rows(tool: str, chosen: dict[str, Any], alternative: dict[str, Any]) -> list[Row]:
+    comparison = skill_for(tool).comparison
     rows = []
-    for label, path in _ROWS.get(tool, ()):
+    for label, path in comparison.rows if comparison else ():
         paths = [path]
         if path.endswith(".*"):
             head = path[:-2]
@@ -232,7 +194,8 @@ def _summary(tool: str, rows: list[Row], chosen: str, alternative: str, alt_ok: 
     """One sentence on the measure that decides, and whether the alternative may be proposed."""
     if not alt_ok:
         return f"{alternative} breaks policy, so Baton could not propose it."
-    measure = _BETTER_HIGHER.get(tool)
+    comparison = skill_for(tool).comparison
+    measure = comparison.better if comparison else None
     row = next((r for r in rows if measure and r.key == measure[1]), None)
     if measure is None or row is None or row.chosen is None or row.alternative is None:
         return ""

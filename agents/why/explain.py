@@ -12,9 +12,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from agents.figures import format_figure, lookup, shown_value
 from agents.markdown import plain
+from agents.specialists.registry import skill_for
 from agents.views import ActionView, DecisionView, load_action_views
-from agents.why.figures import format_figure, lookup, shown_value
 from agents.why.question import Target, plan_actions, resolve_action, resolve_target
 from db.models import Action, Lesson, Plan
 
@@ -28,29 +29,6 @@ __all__ = [
     "resolve_action",
 ]
 
-_FOCUS_EVIDENCE: dict[tuple[str, str], tuple[str, ...]] = {
-    ("schedule_send", "send_weekday"): ("slot", "expected_open_rate", "sample_sends",
-        "chosen_slot_open_rate", "chosen_slot_sends", "global_open_rate", "total_sends",
-        "lookback_days", "basis", "fallback_reason"),
-    ("schedule_send", "send_hour_local"): ("slot", "expected_open_rate", "sample_sends",
-        "chosen_slot_open_rate", "chosen_slot_sends", "global_open_rate", "total_sends",
-        "lookback_days", "basis", "fallback_reason"),
-    ("schedule_send", "send_date"): ("slot", "context.start"),
-    ("schedule_send", "channel"): ("channel", "basis", "context.channel"),
-    ("allocate_budget", "allocations"): ("allocations", "shares", "cost_per_conversion",
-        "bands", "expected_conversions"),
-    ("allocate_budget", "allocations.{c}"): ("allocations.{c}", "shares.{c}",
-        "cost_per_conversion.{c}", "bands.{c}", "expected_conversions"),
-    ("allocate_budget", "budget"): ("allocations", "expected_conversions"),
-    ("build_segment", "min_days_since_purchase"): ("description", "matched", "size"),
-    ("build_segment", "channels"): ("by_channel", "suppressed.no_consent", "size"),
-    ("build_segment", "frequency_cap"): ("suppressed.frequency_cap", "size"),
-    ("draft_copy", "subject"): ("brand", "brand_issues"),
-    ("draft_copy", "body"): ("brand", "brand_issues", "review_of_given_text"),
-    ("launch_campaign", "channels"): ("by_channel", "compliance_passed"),
-    ("launch_campaign", "recipients"): ("by_channel", "compliance_passed"),
-}  # fmt: skip
-"""The evidence behind each parameter ("{c}" is the channel a question names)."""
 _LABELS = {
     "slot": "best slot the tool found",
     "expected_open_rate": "expected open rate of the best slot",
@@ -66,24 +44,8 @@ _LABELS = {
     "by_channel": "reachable by",
     "expected_conversions": "expected conversions",
 }
-_PARAM_LABELS = {
-    "send_weekday": "send day",
-    "send_hour_local": "send hour",
-    "send_date": "send date",
-    "allocations": "budget",
-    "budget": "total budget",
-    "min_days_since_purchase": "lapsed for at least (days)",
-    "frequency_cap": "frequency cap",
-    "subject": "subject line",
-    "sms_text": "SMS text",
-}
 _SLOT_KEYS = ("send_weekday", "send_hour_local", "weekday_name")
 """What the synthesised "slot" fact already says."""
-_CHANNEL_EVIDENCE: dict[str, tuple[str, ...]] = {
-    "build_segment": ("by_channel.{c}", "suppressed.no_consent"),
-    "allocate_budget": ("allocations.{c}", "shares.{c}", "cost_per_conversion.{c}"),
-}
-"""Where a plan's other actions say how a channel fared (for "why leave out SMS?")."""
 _VERDICTS = {
     "approve": "approved",
     "auto_approve": "ran by policy (no approval needed at this autonomy level)",
@@ -182,7 +144,8 @@ class Explanation(BaseModel):
 
 def _focus_lines(action: ActionView, focus: Focus) -> list[str]:
     head, _, channel = focus.param.partition(".")
-    name = _PARAM_LABELS.get(head, head.replace("_", " ")) + (f" for {channel}" if channel else "")
+    label = skill_for(action.tool).param(head).label or head.replace("_", " ")
+    name = label + (f" for {channel}" if channel else "")
     if focus.excluded_channel and focus.channel_included:
         lead = f"**{focus.excluded_channel} is not left out: {name} {focus.shown}**"
     elif focus.excluded_channel:
@@ -303,8 +266,8 @@ def _channel_facts(session: Session, action: Action, channel: str) -> list[Fact]
                  key="channels", source="plan")
         )  # fmt: skip
     for other in reversed(plan_actions(session, action.plan_id)):
-        keys = _CHANNEL_EVIDENCE.get(other.tool)
-        if other.id == action.id or keys is None:
+        keys = skill_for(other.tool).channel_evidence
+        if other.id == action.id or not keys:
             continue
         for fact in _evidence_facts(other, keys, channel):
             facts.append(fact.model_copy(update={"source": other.id, "source_title": other.title}))
@@ -319,8 +282,9 @@ def focus_of(session: Session, target: Target) -> Focus | None:
     top, _, channel = param.partition(".")
     channel = channel or target.excluded_channel or ""
     value = lookup(action.params, param)
-    keys = _FOCUS_EVIDENCE.get((action.tool, param)) or _FOCUS_EVIDENCE.get(
-        (action.tool, f"{top}.{{c}}" if "." in param else top), ()
+    skill = skill_for(action.tool)
+    keys = (
+        skill.param(param).evidence or skill.param(f"{top}.{{c}}" if "." in param else top).evidence
     )
     evidence = _evidence_facts(action, keys, channel or None)
     if not keys and top in action.evidence:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from agents.planning.goal import CHANNELS
+from agents.specialists.registry import skill_for
 from db.models import Action, Plan
 
 WEEKDAY_WORDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -33,41 +34,6 @@ HOUR = re.compile(
     re.IGNORECASE,
 )
 DAYS = re.compile(r"\b(\d{1,4})\s*\+?\s*-?\s*days?\b", re.IGNORECASE)
-
-_TOOL_WORDS: dict[str, tuple[str, ...]] = {
-    "build_segment": ("segment", "audience", "who", "recipients", "suppress", "suppressed",
-                      "lapsed", "customers", "contacts", "reach", "people"),
-    "draft_copy": ("copy", "subject", "wording", "text", "message", "headline", "body", "words"),
-    "schedule_send": ("time", "hour", "day", "when", "schedule", "weekday", "date",
-                      *WEEKDAY_WORDS),
-    "allocate_budget": ("budget", "spend", "split", "allocation", "allocations", "money",
-                        "much", "dollars", "cost"),
-    "kpi_summary": ("kpi", "kpis", "report", "performance", "roas", "cpa"),
-    "budget_pacing": ("pacing", "pace", "overspend", "underspend"),
-    "period_trends": ("trend", "trends", "movers", "change"),
-    "design_test": ("test", "sample", "variant", "experiment"),
-    "check_campaign": ("compliance", "policy", "check", "legal", "consent"),
-    "launch_campaign": ("launch", "distribution", "outbox", "shadow", "go", "live"),
-}  # fmt: skip
-"""Words that point at a tool's action as a whole."""
-
-_PARAM_WORDS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("schedule_send", "send_weekday"): ("day", "weekday", "weekend", *WEEKDAY_WORDS),
-    ("schedule_send", "send_hour_local"): ("hour", "time", "am", "pm", "morning", "afternoon",
-                                           "evening", "night", "noon", "clock", "oclock"),
-    ("schedule_send", "send_date"): ("date", "december", "january", "start"),
-    ("allocate_budget", "allocations"): ("budget", "split", "allocation", "allocations", "much",
-                                         "share", "spend", "money", "dollars"),
-    ("allocate_budget", "budget"): ("total",),
-    ("build_segment", "min_days_since_purchase"): ("days", "lapsed", "recency", "recent",
-                                                   "since", "long"),
-    ("build_segment", "frequency_cap"): ("frequency", "cap", "often", "fatigue"),
-    ("build_segment", "channels"): ("consent", "reachable", "opted"),
-    ("draft_copy", "subject"): ("subject", "headline", "title"),
-    ("draft_copy", "body"): ("body", "wording", "words", "tone"),
-    ("launch_campaign", "recipients"): ("recipients", "messages", "many"),
-}  # fmt: skip
-"""Words that point at one parameter of a tool's action."""
 
 _EXCLUSION_ORDER = ("allocate_budget", "build_segment", "launch_campaign", "schedule_send")
 
@@ -155,7 +121,7 @@ def _close(a: float, b: Any) -> bool:
 
 def _param_score(action: Action, param: str, question: str, words: set[str]) -> int:
     """How strongly the question points at one parameter of this action."""
-    score = len(words & set(_PARAM_WORDS.get((action.tool, param), ())))
+    score = len(words & set(skill_for(action.tool).param(param).words))
     value = action.params.get(param)
     if param == "send_weekday" and weekday_in(question) is not None:
         score += 2 + (3 if weekday_in(question) == value else 0)
@@ -177,8 +143,8 @@ def _focus_param(action: Action, question: str) -> tuple[str | None, int]:
     """The parameter of this action the question means (with its score), if any."""
     words = words_of(question)
     best: tuple[str | None, int] = (None, 0)
-    for tool, name in _PARAM_WORDS:
-        if tool != action.tool or name not in action.params:
+    for name, known in skill_for(action.tool).params.items():
+        if not known.words or name not in action.params:
             continue
         score = _param_score(action, name, question, words)
         if score > best[1]:
@@ -196,7 +162,7 @@ def _focus_param(action: Action, question: str) -> tuple[str | None, int]:
 
 
 def _tool_score(action: Action, words: set[str]) -> int:
-    vocab = set(_TOOL_WORDS.get(action.tool, ())) | {action.agent}
+    vocab = set(skill_for(action.tool).words) | {action.agent}
     vocab |= set(re.findall(r"[a-z]+", action.title.lower())) - {"the", "and", "a", "to", "of"}
     return len(words & vocab)
 
