@@ -22,6 +22,7 @@ from agents.proposal import (
     merge_changes,
     propose_step,
     sentence_of,
+    stored_result,
 )
 from agents.specialists.refinement import SpecialistModel
 from agents.specialists.registry import skill_for
@@ -298,7 +299,7 @@ def _run(engine: Engine, action_id: str, policy: Policy) -> Action:
             try:
                 with session.begin_nested():
                     ctx = build_context(session, plan, step, policy)
-                    result = jsonable(skill_for(action.tool).execute(ctx, action))
+                    result = stored_result(skill_for(action.tool).execute(ctx, action))
             except Exception as exc:  # a failed tool must leave a failed action, not a stuck one
                 error = f"The {action.agent} tool failed: {sentence_of(exc)}"
         now = datetime.now(UTC)

@@ -14,7 +14,7 @@ import json
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -279,6 +279,13 @@ def merge_changes(
 def jsonable(value: Any) -> Any:
     """`value` as the JSON columns store it (dates and decimals become strings)."""
     return json.loads(json.dumps(value, default=str))
+
+
+def stored_result(result: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """An execution's result as the JSON column stores it."""
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    return dict(jsonable(result))
 
 
 def sentence_of(exc: Exception) -> str:

@@ -107,7 +107,7 @@ def card_props(view: ActionView, *, role: str) -> dict[str, Any]:
         "fields": editable_fields(view) if view.status == "proposed" else [],
         "evidence": [
             {"label": f.label.capitalize(), "value": format_figure(f.key or f.label, f.value)}
-            for f in evidence_facts(view.evidence)
+            for f in evidence_facts(view.evidence, skill_for(view.tool).labels)
             if f.label.replace(" ", "_") not in view.params and f.value is not False
         ][:8],
         "edits": [

@@ -115,6 +115,7 @@ SKILL = Skill(
     kind="build_segment",
     risk="internal",
     params_model=SegmentRules,
+    result_model=None,
     propose=propose,
     evaluate=evaluate,
     execute=execute,

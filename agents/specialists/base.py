@@ -57,7 +57,8 @@ class SkillContext:
 ProposeFn = Callable[[SkillContext], Proposal]
 EvaluateFn = Callable[[SkillContext, dict[str, Any], frozenset[str]], Evaluation]
 """(context, merged parameters, the top-level keys the person changed)."""
-ExecuteFn = Callable[[SkillContext, Action], dict[str, Any]]
+ExecuteFn = Callable[[SkillContext, Action], BaseModel | dict[str, Any]]
+"""Returns the kind's `result_model` (a plain dict only where a kind has none yet)."""
 Describe: TypeAlias = Callable[[dict[str, Any]], str]
 """Parameters or a result, in a few words a marketer reads."""
 Learns = Literal["value", "exclusions", "shares"]
@@ -104,6 +105,8 @@ class Skill:
     risk: Risk
     params_model: type[BaseModel]
     """Validates parameters, proposed or edited, before anything is stored."""
+    result_model: type[BaseModel] | None
+    """What execution returns; stored as its JSON, the shape `baton actions --json` shows."""
     propose: ProposeFn
     evaluate: EvaluateFn
     execute: ExecuteFn
@@ -114,6 +117,8 @@ class Skill:
     params: Mapping[str, Param] = field(default_factory=dict)
     words: tuple[str, ...] = ()
     """Words in a question that point at this kind of action as a whole."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """How its evidence keys read on a card and in "why" ("rfm_tiers": "RFM tiers")."""
     channel_evidence: tuple[str, ...] = ()
     """Where its evidence says how a channel fared ("{c}" is the channel), for "why leave
     out SMS?" asked about another action of the plan."""

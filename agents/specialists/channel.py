@@ -149,6 +149,7 @@ SKILL = Skill(
     kind="schedule_send",
     risk="internal",
     params_model=ScheduleParams,
+    result_model=None,
     propose=propose,
     evaluate=evaluate,
     execute=execute,

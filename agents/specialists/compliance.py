@@ -92,6 +92,7 @@ SKILL = Skill(
     kind="check_campaign",
     risk="read",
     params_model=ComplianceParams,
+    result_model=None,
     propose=propose,
     evaluate=evaluate,
     execute=execute,

@@ -117,6 +117,7 @@ SKILL = Skill(
     kind="draft_copy",
     risk="internal",
     params_model=CopyParams,
+    result_model=None,
     propose=propose,
     evaluate=evaluate,
     execute=execute,

@@ -121,6 +121,7 @@ SKILL = Skill(
     kind="launch_campaign",
     risk="external",
     params_model=LaunchParams,
+    result_model=None,
     propose=propose,
     evaluate=evaluate,
     execute=execute,

@@ -107,6 +107,7 @@ SKILL = Skill(
     kind="design_test",
     risk="internal",
     params_model=TestParams,
+    result_model=None,
     propose=propose,
     evaluate=evaluate,
     execute=execute,

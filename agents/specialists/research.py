@@ -58,6 +58,7 @@ SKILL = Skill(
     kind="period_trends",
     risk="read",
     params_model=TrendParams,
+    result_model=None,
     propose=propose,
     evaluate=evaluate,
     execute=execute,

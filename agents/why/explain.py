@@ -7,6 +7,7 @@ formatted by `format_figure`, so a reader can trace each one back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -217,23 +218,30 @@ def _when(stamp: str | None) -> str:
     return f"{stamp[:16].replace('T', ' ')} UTC" if stamp else "?"
 
 
-def evidence_facts(evidence: dict[str, Any]) -> list[Fact]:
-    """The scalar evidence and small maps, in the order the tool reported them."""
+def evidence_facts(evidence: dict[str, Any], labels: Mapping[str, str] | None = None) -> list[Fact]:
+    """The scalar evidence and small maps, in the order the tool reported them.
+
+    `labels` are the kind's own names for its evidence keys (its Skill's `labels`).
+    """
+    named = labels or {}
     facts: list[Fact] = []
     for key, value in evidence.items():
         if key in ("alternatives", "description"):
             continue
+        label = named.get(key, key.replace("_", " "))
         if isinstance(value, dict) and all(not isinstance(v, (dict, list)) for v in value.values()):
             if value:
-                facts.append(Fact(label=key.replace("_", " "), value=value, key=key))
+                facts.append(Fact(label=label, value=value, key=key))
         elif isinstance(value, (int, float, str, bool)) and value != "":
-            facts.append(Fact(label=key.replace("_", " "), value=value, key=key))
+            facts.append(Fact(label=label, value=value, key=key))
     return facts
 
 
-def _label(path: str) -> str:
+def _label(path: str, tool: str | None = None) -> str:
     head, _, channel = path.partition(".")
-    return _LABELS.get(head, head.replace("_", " ")) + (f" ({channel})" if channel else "")
+    own = skill_for(tool).labels.get(head) if tool else None
+    name = own or _LABELS.get(head, head.replace("_", " "))
+    return name + (f" ({channel})" if channel else "")
 
 
 def _evidence_facts(action: Action, keys: tuple[str, ...], channel: str | None) -> list[Fact]:
@@ -245,12 +253,14 @@ def _evidence_facts(action: Action, keys: tuple[str, ...], channel: str | None) 
         path = template.replace("{c}", channel or "")
         if path == "slot" and isinstance(action.evidence.get("send_hour_local"), int):
             hour = action.evidence["send_hour_local"]
-            value, label = f"{action.evidence.get('weekday_name')} {hour:02d}:00", _label(path)
+            value = f"{action.evidence.get('weekday_name')} {hour:02d}:00"
+            label = _label(path, action.tool)
         elif path.startswith("context."):
             path = path.removeprefix("context.")
-            value, label = lookup(action.record.get("context", {}), path), f"{_label(path)} given"
+            value = lookup(action.record.get("context", {}), path)
+            label = f"{_label(path, action.tool)} given"
         else:
-            value, label = lookup(action.evidence, path), _label(path)
+            value, label = lookup(action.evidence, path), _label(path, action.tool)
         if value not in (None, "", []):
             facts.append(Fact(label=label, value=value, key=path.split(".")[0]))
     return facts
@@ -288,7 +298,7 @@ def focus_of(session: Session, target: Target) -> Focus | None:
     )
     evidence = _evidence_facts(action, keys, channel or None)
     if not keys and top in action.evidence:
-        evidence.append(Fact(label=_label(param), value=action.evidence[top], key=top))
+        evidence.append(Fact(label=_label(param, action.tool), value=action.evidence[top], key=top))
     included = False
     if target.excluded_channel:
         present = value if isinstance(value, (list, dict)) else [value]
@@ -325,7 +335,7 @@ def explain(
     record = action.record or {}
     return Explanation(
         action=view,
-        facts=evidence_facts(action.evidence),
+        facts=evidence_facts(action.evidence, skill_for(action.tool).labels),
         planner=record.get("planner"),
         proposed_at=record.get("proposed_at"),
         policy_hash=record.get("policy_hash"),
