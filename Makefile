@@ -41,12 +41,15 @@ lint: install
 clean-data:
 	rm -rf .baton .files
 
-# The loop on the default demo workspace, then the tools at 1M contacts / 10M events
+# One approval round trip through the engine against a bare SQLite transaction, with
+# statements per round trip (~15 s; --json for scripts), then the loop on the default demo
+# workspace, then the tools at 1M contacts / 10M events
 # (the 1M workspace is built once, ~3 min, and cached in /tmp/baton-bench), then memory:
 # lessons, "why" and feedback search beside 100k lessons/feedback and 1M audit events
 # (built once, ~30 s, cached in /tmp/baton-bench-memory), then the LLM orchestrator's
 # prompt tokens against a one-agent baseline and its overhead (scripted model, ~1 min).
 bench: install
+	$(BIN)/python -m benchmarks.engine
 	$(BIN)/python -m benchmarks.loop
 	$(BIN)/python -m benchmarks.scale --contacts 1000000 --events 10000000
 	$(BIN)/python -m benchmarks.memory
