@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Playbook = Literal[
+PlaybookName = Literal[
     "winback",
     "launch",
     "promotion",
@@ -20,7 +20,7 @@ Playbook = Literal[
     "audience_build",
     "content_review",
 ]
-PLAYBOOKS: tuple[str, ...] = Playbook.__args__  # type: ignore[attr-defined]
+PLAYBOOKS: tuple[str, ...] = PlaybookName.__args__  # type: ignore[attr-defined]
 
 Channel = Literal["email", "sms", "push", "social", "search", "display", "direct_mail", "web"]
 CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
@@ -45,7 +45,7 @@ class Goal(BaseModel):
 
     objective: str
     """One sentence: what success looks like, in the marketer's terms."""
-    playbook: Playbook
+    playbook: PlaybookName
     kpi: str | None = None
     budget: float | None = Field(default=None, ge=0)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")

@@ -17,9 +17,11 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, Field
 
 from agents.markdown import label
-from agents.planning.goal import AgentName, Channel, Goal, PlanDraft, Playbook, StepDraft
-from agents.planning.offline import DEFAULT_CURRENCY, extract_review_text
-from agents.playbooks.catalog import STEP_TOOLS, steps_for
+from agents.planning.goal import AgentName, Channel, Goal, PlanDraft, PlaybookName, StepDraft
+from agents.planning.money import DEFAULT_CURRENCY
+from agents.planning.offline import extract_review_text
+from agents.playbooks.registry import ALL_PLAYBOOKS, steps_for
+from agents.playbooks.steps import STEP_TOOLS
 
 StepTool = Literal[
     "audience.build_segment",
@@ -47,26 +49,13 @@ TOOL_SUMMARIES: dict[str, str] = {
     "compliance.check_campaign": "consent, suppression, banned phrases, disclaimers",
     "distribution.launch_campaign": "launch through the outbox (external effect)",
 }
-PLAYBOOK_SUMMARIES: dict[str, str] = {
-    "winback": "re-engage lapsed customers",
-    "launch": "announce a new product",
-    "promotion": "sale or offer",
-    "newsletter": "regular newsletter",
-    "event_followup": "follow up event attendees",
-    "lead_nurture": "nurture new leads",
-    "budget_review": "review pacing, reallocate budget",
-    "performance_report": "report KPIs and trends",
-    "ab_test": "A/B test a message",
-    "audience_build": "build and check a segment only",
-    "content_review": "review supplied copy only",
-}
 
 
 class GoalReply(BaseModel):
     """The goal as the model writes it (strict-schema friendly: every field present)."""
 
     objective: str = Field(max_length=300)
-    playbook: Playbook
+    playbook: PlaybookName
     kpi: str | None
     budget: float | None
     currency: str | None
@@ -93,7 +82,7 @@ class PlanReply(BaseModel):
 
 
 def system_prompt(*, today: date, max_steps: int) -> str:
-    playbooks = "; ".join(f"{k}: {v}" for k, v in PLAYBOOK_SUMMARIES.items())
+    playbooks = "; ".join(f"{p.name}: {p.description}" for p in ALL_PLAYBOOKS)
     tools = "; ".join(f"{k}: {v}" for k, v in TOOL_SUMMARIES.items())
     return (
         "You are Baton's planner for a marketing team. Turn the brief into a goal and an "

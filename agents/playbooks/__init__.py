@@ -1,1 +1,1 @@
-"""Playbooks: the steps, KPI and channels of each kind of campaign."""
+"""Playbooks: one record per kind of plan (base.Playbook), listed in the registry."""

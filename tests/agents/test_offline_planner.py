@@ -6,21 +6,20 @@ from datetime import date
 
 import pytest
 
+from agents.planning.audience import compose_objective, extract_audience, extract_kpi
+from agents.planning.channels import extract_channels
+from agents.planning.dates import extract_dates, extract_recency_days
 from agents.planning.goal import PLAYBOOKS, Goal, StepDraft
+from agents.planning.money import extract_budget
 from agents.planning.offline import (
     classify_playbook,
-    compose_objective,
-    extract_audience,
-    extract_budget,
-    extract_channels,
-    extract_dates,
     extract_goal,
-    extract_kpi,
-    extract_recency_days,
     extract_review_text,
     plan_offline,
 )
-from agents.playbooks.catalog import STEP_TOOLS, regions_in, segment_inputs, steps_for
+from agents.playbooks.registry import playbook_for, steps_for
+from agents.playbooks.segment import regions_in, segment_inputs
+from agents.playbooks.steps import STEP_TOOLS
 from tools.audience import SegmentRules
 
 TODAY = date(2026, 11, 21)  # a Saturday
@@ -474,7 +473,7 @@ def test_launch_reads_trends_before_building_the_segment() -> None:
     ],
 )
 def test_segment_inputs(playbook: str, audience: str | None, expected: dict[str, object]) -> None:
-    inputs = segment_inputs(_goal(playbook, audience=audience))
+    inputs = segment_inputs(_goal(playbook, audience=audience), playbook_for(playbook))
     assert expected.items() <= inputs.items()
 
 
@@ -484,7 +483,7 @@ def test_segment_inputs_are_valid_segment_rules(playbook: str, audience: str | N
     # The audience specialist passes the hints that name SegmentRules fields straight in,
     # next to its own `channels`; they must never clash or contradict each other.
     goal = _goal(playbook, audience=audience, recency_days=60)
-    hints = segment_inputs(goal)
+    hints = segment_inputs(goal, playbook_for(playbook))
     assert "channels" not in hints
     SegmentRules(
         channels=["email"], **{k: v for k, v in hints.items() if k in SegmentRules.model_fields}
