@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel, Field
 
@@ -22,33 +22,14 @@ from agents.planning.money import DEFAULT_CURRENCY
 from agents.planning.offline import extract_review_text
 from agents.playbooks.registry import ALL_PLAYBOOKS, steps_for
 from agents.playbooks.steps import STEP_TOOLS
+from agents.specialists.registry import SKILLS
 
-StepTool = Literal[
-    "audience.build_segment",
-    "creative.draft_copy",
-    "channel.schedule_send",
-    "performance.allocate_budget",
-    "performance.kpi_summary",
-    "performance.budget_pacing",
-    "research.period_trends",
-    "experiment.design_test",
-    "compliance.check_campaign",
-    "distribution.launch_campaign",
-]
-assert set(StepTool.__args__) == set(STEP_TOOLS)  # type: ignore[attr-defined]
-
-TOOL_SUMMARIES: dict[str, str] = {
-    "audience.build_segment": "segment contacts by recency, orders, region, consent",
-    "creative.draft_copy": "write subject, body and SMS text in the brand voice",
-    "channel.schedule_send": "best weekday and local hour to send, per segment",
-    "performance.allocate_budget": "split a budget across channels within policy bands",
-    "performance.kpi_summary": "KPIs (spend, revenue, ROAS, CPA) for a period",
-    "performance.budget_pacing": "spend against plan by channel",
-    "research.period_trends": "trends, anomalies and research notes for a period",
-    "experiment.design_test": "A/B test design: variants and sample size",
-    "compliance.check_campaign": "consent, suppression, banned phrases, disclaimers",
-    "distribution.launch_campaign": "launch through the outbox (external effect)",
-}
+if TYPE_CHECKING:
+    StepTool = str
+else:
+    # The skill registry's kinds, as an enum in the reply's JSON schema: a model with
+    # constrained decoding can name only a known step.
+    StepTool = Literal[STEP_TOOLS]
 
 
 class GoalReply(BaseModel):
@@ -83,7 +64,7 @@ class PlanReply(BaseModel):
 
 def system_prompt(*, today: date, max_steps: int) -> str:
     playbooks = "; ".join(f"{p.name}: {p.description}" for p in ALL_PLAYBOOKS)
-    tools = "; ".join(f"{k}: {v}" for k, v in TOOL_SUMMARIES.items())
+    tools = "; ".join(f"{s.agent}.{s.kind}: {s.summary}" for s in SKILLS.values())
     return (
         "You are Baton's planner for a marketing team. Turn the brief into a goal and an "
         f"ordered plan of at most {max_steps} steps. Today is {today.isoformat()}.\n"

@@ -5,19 +5,9 @@ from __future__ import annotations
 from typing import Any, cast
 
 from agents.planning.goal import AgentName, Goal, StepDraft
+from agents.specialists.registry import step_kinds
 
-STEP_TOOLS: tuple[str, ...] = (
-    "audience.build_segment",
-    "creative.draft_copy",
-    "channel.schedule_send",
-    "performance.allocate_budget",
-    "performance.kpi_summary",
-    "performance.budget_pacing",
-    "research.period_trends",
-    "experiment.design_test",
-    "compliance.check_campaign",
-    "distribution.launch_campaign",
-)
+STEP_TOOLS: tuple[str, ...] = step_kinds()
 """Every step's tool as "agent.kind"; a step's `agent` and `kind` are the two halves."""
 
 
