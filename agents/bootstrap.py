@@ -17,7 +17,7 @@ from db.engine import make_engine, write_session
 from db.models import Contact, Meta, User
 from db.schema import migrate
 from db.settings import Settings
-from workspace.demo_data import DemoStats, generate_demo_workspace
+from workspace.demo import DemoStats, generate_demo_workspace
 from workspace.rollups import refresh_rollups
 
 DEMO_CONTACTS = 20_000

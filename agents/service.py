@@ -42,7 +42,7 @@ from db.engine import read_session, write_session
 from db.models import Action, Feedback, Meta, Plan, Step
 from db.settings import Settings
 from tools.feedback import FeedbackHit, search_feedback
-from workspace.demo_data import DemoStats
+from workspace.demo import DemoStats
 from workspace.importer import ImportReport
 
 MAX_BRIEF_CHARS = 4000

@@ -15,7 +15,7 @@ from agents.policy import role_rank
 from db.audit import append_audit
 from db.engine import read_session, write_session
 from db.models import Meta
-from workspace.demo_data import DemoStats, generate_demo_workspace
+from workspace.demo import DemoStats, generate_demo_workspace
 from workspace.importer import ImportReport, import_csv
 from workspace.rollups import refresh_rollups
 

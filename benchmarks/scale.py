@@ -32,7 +32,7 @@ from db.schema import migrate
 from tools.audience import SegmentRules, build_segment, segment_contact_ids
 from tools.channel import best_send_time, clear_send_time_cache
 from tools.performance import kpi_summary
-from workspace.demo_data import generate_demo_workspace
+from workspace.demo import generate_demo_workspace
 from workspace.rollups import refresh_rollups
 
 TODAY = date(2026, 11, 21)

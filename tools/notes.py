@@ -1,19 +1,14 @@
-"""Notes: add research, competitor and brief notes, and search them by relevance (FTS5)."""
+"""Notes search: research, competitor and brief notes by relevance (FTS5)."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
 
-from db.models import Note
-
-NoteKind = Literal["competitor", "brief", "research", "other"]
-NOTE_KINDS: tuple[NoteKind, ...] = ("competitor", "brief", "research", "other")
 MAX_QUERY_TERMS = 32
 MAX_LIMIT = 100
 SNIPPET_TOKENS = 16
@@ -33,23 +28,6 @@ class NoteHit(BaseModel):
     created_at: datetime
     score: float
     """Relevance, higher is better: minus SQLite's bm25 (title weighted 2, body 1)."""
-
-
-def add_note(
-    session: Session, *, kind: NoteKind, title: str, body: str, now: datetime, source: str = ""
-) -> int:
-    """Store a note (the FTS index follows by trigger) and return its id."""
-    if kind not in NOTE_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(NOTE_KINDS)}")
-    if not title.strip():
-        raise ValueError("a note needs a title")
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    note = Note(kind=kind, title=title.strip(), body=body, created_at=now, source=source)
-    session.add(note)
-    session.flush()
-    assert note.id is not None
-    return note.id
 
 
 def fts_query(query: str) -> str:

@@ -21,7 +21,7 @@ from tools.channel import best_send_time
 from tools.creative import BrandSnapshot
 from tools.performance import channel_cost_per_conversion
 from tools.research import period_trends
-from workspace.demo_data import REPEAT_SENDS, DemoStats, generate_demo_workspace
+from workspace.demo import REPEAT_SENDS, DemoStats, generate_demo_workspace
 
 CONTACTS = 3000
 MIDNIGHT = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC)

@@ -22,7 +22,7 @@ from db.models import ConsentChange, Contact, Delivery, Event, Meta, Note, Segme
 from db.schema import migrate
 from tests.support.workspace import NOW, TODAY, add_action
 from workspace import importer
-from workspace.demo_data import generate_demo_workspace
+from workspace.demo import generate_demo_workspace
 from workspace.importer import (
     COLUMNS,
     FIELDS,
@@ -30,6 +30,7 @@ from workspace.importer import (
     ImportRefused,
     ImportReport,
     import_csv,
+    staging,
 )
 
 CONTACT_HEADER = list(COLUMNS["contacts"])
@@ -622,7 +623,7 @@ def test_errors_kept_are_capped_but_all_are_counted(engine: Engine, tmp_path: Pa
 def test_progress_is_reported_while_reading(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importer, "PROGRESS_EVERY", 1_000)
+    monkeypatch.setattr(staging, "PROGRESS_EVERY", 1_000)
     path = write_csv(tmp_path / "c.csv", ["email", "first_name"], contact_rows(3_600))
     calls: list[tuple[int, int]] = []
     run_import(engine, "contacts", path, progress=lambda done, total: calls.append((done, total)))

@@ -19,7 +19,7 @@ from tools.channel import best_send_time
 from tools.experiment import variant_readout
 from tools.fatigue import creative_fatigue
 from tools.performance import channel_cost_per_conversion
-from workspace.demo_data import BEST_SLOT, DemoStats, generate_demo_workspace
+from workspace.demo import BEST_SLOT, DemoStats, generate_demo_workspace
 
 CONTACTS = 6_000
 MIDNIGHT = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC)

@@ -15,9 +15,11 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from db.engine import read_session, write_session
 from tests.support.workspace import NOW, add_contact, add_event, new_engine
-from tools import scores
+from tools import rfm
 from tools.audience import SegmentRules, build_segment
-from tools.scores import RFM_LABELS, churn_risk, estimate_reach, rfm_label, rfm_scores
+from tools.churn import churn_risk
+from tools.reach import estimate_reach
+from tools.rfm import RFM_LABELS, rfm_label, rfm_scores
 
 # (days since last purchase, orders, lifetime value) for ten purchasers P1..P10.
 #   recency quintiles (2 per tile, older first): P9-P10 -> 1, P7-P8 -> 2, ... P1-P2 -> 5
@@ -144,7 +146,7 @@ def test_a_list_is_scored_against_everyone(
     ]
     assert report.purchasers == 10 and report.contacts == 3
     assert sum(report.counts.values()) == 3
-    monkeypatch.setattr(scores, "CONTACT_SCORE_LIMIT", 2)
+    monkeypatch.setattr(rfm, "CONTACT_SCORE_LIMIT", 2)
     capped = rfm_scores(session, now=NOW, contact_ids=buyers)
     assert len(capped.scores) == 2 and capped.scores_truncated
     assert sum(capped.counts.values()) == 10  # counts cover the whole list
