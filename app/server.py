@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from app.banner import announce_first_run
+
 APP_ROOT = Path(__file__).resolve().parent.parent
 """Where `.chainlit/` and `public/` live: the repository root."""
 
@@ -33,7 +35,6 @@ def serve(*, host: str, port: int) -> None:
     """Initialise the data directory, print the first-run login, then serve until stopped."""
     from agents.bootstrap import auth_secret
     from agents.service import Baton
-    from app.cli import announce_first_run
     from db.settings import Settings
 
     settings = Settings.from_env()

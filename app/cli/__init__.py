@@ -1,0 +1,38 @@
+"""`baton`: the headless face of the service API (DESIGN 10). Its JSON is a public contract."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from app.cli.errors import AuditBroken, CliError
+from app.cli.parser import build_parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a refusal prints one sentence on stderr and returns a non-zero code."""
+    args = build_parser().parse_args(argv)
+    # Imported once the arguments parse: `baton --help` and usage errors never load the
+    # database or model layers, and every command opens Baton, which loads these anyway.
+    from pydantic import ValidationError
+
+    from agents.lifecycle import DecisionError
+    from agents.policy import PolicyError
+    from workspace.importer import ImportRefused
+
+    try:
+        args.func(args)
+    except (CliError, DecisionError, PolicyError, ImportRefused) as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        print(f"baton: {where}: {first['msg']}.", file=sys.stderr)
+        return 2
+    except AuditBroken as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
