@@ -39,6 +39,8 @@ DEFAULT_EXPORT_COLUMNS = (
 )
 EXPORT_BATCH = 5_000
 _BOOLEAN_COLUMNS = frozenset({"email_consent", "sms_consent", "push_consent"})
+_FORMULA_STARTS = "'=', '+', '-', '@', char(9), char(13)"
+"""First characters a spreadsheet reads as a formula (OWASP's CSV injection list), as SQL."""
 
 _ELIGIBLE = """
     FROM temp.shadow_ids i
@@ -142,6 +144,14 @@ def _load_targets(conn: Connection, ids: list[int], channels: list[str]) -> None
         )
 
 
+def esp_columns(channels: list[str]) -> list[str]:
+    """The columns an ESP import of an audience for these channels needs (phone for SMS)."""
+    columns = list(DEFAULT_EXPORT_COLUMNS)
+    if "sms" in channels:
+        columns.insert(columns.index("last_name") + 1, "phone")
+    return columns
+
+
 def export_audience_csv(
     session: Session, *, contact_ids: list[int], path: Path, columns: list[str] | None = None
 ) -> int:
@@ -149,8 +159,9 @@ def export_audience_csv(
 
     Unsubscribed contacts and unknown ids are skipped, so len(set(contact_ids)) minus the
     return value is how many were left out. Rows go in id order, read in batches of
-    EXPORT_BATCH; consent flags are written as true/false. The file appears complete or
-    not at all: it is written beside `path` and renamed into place.
+    EXPORT_BATCH; consent flags are written as true/false, and a text cell a spreadsheet
+    would run as a formula gets a leading apostrophe. The file appears complete or not at
+    all: it is written beside `path` and renamed into place, so writing it again replaces it.
     """
     chosen = list(DEFAULT_EXPORT_COLUMNS if columns is None else columns)
     unknown = [c for c in chosen if c not in EXPORT_COLUMNS]
@@ -197,7 +208,20 @@ def export_audience_csv(
 
 
 def _export_value(column: str) -> str:
-    """A column as CSV text: consent flags as true/false, a missing value as empty."""
+    """A column as CSV text: consent flags as true/false, a missing value as empty.
+
+    Text starting with a formula character gets a leading apostrophe, so a spreadsheet
+    shows it instead of running it. A phone number in E.164 form ("+15551234567") is kept
+    as it is: digits after the plus carry no formula, and an ESP import needs the plus.
+    """
     if column in _BOOLEAN_COLUMNS:
         return f"CASE WHEN c.{column} THEN 'true' ELSE 'false' END"
-    return f"coalesce(c.{column}, '')"
+    value = f"coalesce(c.{column}, '')"
+    safe = (
+        f"CASE WHEN substr({value}, 1, 1) IN ({_FORMULA_STARTS}) "
+        f"THEN '''' || {value} ELSE {value} END"
+    )
+    if column == "phone":
+        e164 = f"{value} GLOB '+[0-9]*' AND substr({value}, 2) NOT GLOB '*[^0-9]*'"
+        return f"CASE WHEN {e164} THEN {value} ELSE {safe} END"
+    return safe

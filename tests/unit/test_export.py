@@ -1,4 +1,4 @@
-"""Audience export: columns, consent flags, batches, and no unsubscribed contact ever."""
+"""Audience export: columns, consent flags, batches, formula cells, no unsubscribed contact."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from db.engine import read_session, write_session
 from tests.support.workspace import add_contact, new_engine
 from tools import distribution
-from tools.distribution import export_audience_csv
+from tools.distribution import DEFAULT_EXPORT_COLUMNS, esp_columns, export_audience_csv
 
 
 @pytest.fixture
@@ -91,6 +91,54 @@ def test_export_columns_and_an_empty_list(engine: Engine, tmp_path: Path) -> Non
                     session, contact_ids=[ada], path=tmp_path / "x.csv", columns=bad
                 )
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_export_neutralises_formula_cells_and_rewrites_the_same_file(
+    engine: Engine, tmp_path: Path
+) -> None:
+    with write_session(engine) as s:
+        evil = add_contact(
+            s,
+            email="-evil@example.com",
+            first_name='=HYPERLINK("http://x.test")',
+            last_name="@SUM(A1)",
+            phone="+1 555 0100",
+            region="+Europe",
+            timezone="\tUTC",
+        )
+        plain = add_contact(s, email="ok@example.com", first_name="A=B", phone="+15550100")
+        formula_phone = add_contact(s, email="p@example.com", phone="=1+2")
+    path = tmp_path / "audience.csv"
+    columns = ["email", "first_name", "last_name", "phone", "region", "timezone"]
+    with read_session(engine) as session:
+        assert export_audience_csv(
+            session, contact_ids=[evil, plain, formula_phone], path=path, columns=columns
+        )
+        first = read_csv(path)
+        # Written again (a retried launch): the same file, the same rows, nothing beside it.
+        export_audience_csv(
+            session, contact_ids=[evil, plain, formula_phone], path=path, columns=columns
+        )
+    assert first[1:] == [
+        [
+            "'-evil@example.com",
+            '\'=HYPERLINK("http://x.test")',
+            "'@SUM(A1)",
+            "'+1 555 0100",
+            "'+Europe",
+            "'\tUTC",
+        ],
+        ["ok@example.com", "A=B", "", "+15550100", "Americas", "America/New_York"],
+        ["p@example.com", "", "", "'=1+2", "Americas", "America/New_York"],
+    ]
+    assert read_csv(path) == first
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".csv"] == ["audience.csv"]
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_esp_columns_add_the_phone_for_sms_only() -> None:
+    assert esp_columns(["email"]) == list(DEFAULT_EXPORT_COLUMNS)
+    assert esp_columns(["email", "sms"])[:4] == ["email", "first_name", "last_name", "phone"]
 
 
 def test_export_streams_in_batches(
