@@ -23,6 +23,11 @@ AGENT_LABELS = {
 LONG_TEXT = {"body"}
 
 
+def _first_upper(text: str) -> str:
+    """Capitalise the first letter only: "first send (UTC)" keeps its acronym."""
+    return text[:1].upper() + text[1:]
+
+
 def _label(tool: str, path: str) -> str:
     heading = skill_for(tool).param(path).heading
     return heading or path.replace("allocations.", "").replace("_", " ").capitalize()
@@ -106,7 +111,7 @@ def card_props(view: ActionView, *, role: str) -> dict[str, Any]:
         "params": param_rows(view),
         "fields": editable_fields(view) if view.status == "proposed" else [],
         "evidence": [
-            {"label": f.label.capitalize(), "value": format_figure(f.key or f.label, f.value)}
+            {"label": _first_upper(f.label), "value": format_figure(f.key or f.label, f.value)}
             for f in evidence_facts(view.evidence, skill_for(view.tool).labels)
             if f.label.replace(" ", "_") not in view.params and f.value is not False
         ][:8],

@@ -30,8 +30,8 @@ from sqlmodel import Session
 from db.engine import make_engine, read_session, write_session
 from db.schema import migrate
 from tools.audience import SegmentRules, build_segment, segment_contact_ids
-from tools.channel import best_send_time, clear_send_time_cache
 from tools.performance import kpi_summary
+from tools.send_time import best_send_time, clear_send_time_cache
 from workspace.demo import generate_demo_workspace
 from workspace.rollups import refresh_rollups
 

@@ -1,317 +1,230 @@
-"""Send timing: the local weekday and hour at which an audience opens best, and the next date."""
+"""Channel mix: which messaging channels an audience can be reached on, and how each has done."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
-from array import array
-from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from db.rollups import SLOT_CODE_BASE
-from workspace.rollups import rollup_connection, rollup_state
+from tools.audience import CHANNEL_LABELS
+from tools.id_table import id_table
+from workspace.rollups import rollup_connection
 
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-FALLBACK_SLOT = (1, 10)
-"""Tuesday 10:00 local: the conventional default when the data cannot pick a slot."""
-ALTERNATIVES = 5
+MESSAGING_CHANNELS = ("email", "sms", "push")
+MIN_SENDS = 100
+"""An audience with fewer sends on a channel is judged by the workspace's rates instead."""
 
-
-class SlotRate(BaseModel):
-    """One local weekday/hour slot and its smoothed open rate."""
-
-    weekday: int
-    """0 = Monday."""
-    weekday_name: str
-    hour: int
-    """0-23, in each contact's local time."""
-    expected_open_rate: float
-    sends: int
-    opens: int
+RateBasis = Literal["contacts", "workspace", "none"]
 
 
-class SendTimeResult(BaseModel):
-    """The best local send slot for an audience, with the evidence behind it."""
+class ChannelStats(BaseModel):
+    """One messaging channel for an audience: who can be reached and how it has performed."""
 
     channel: str
-    send_weekday: int
-    """0 = Monday."""
-    send_hour_local: int
-    weekday_name: str
-    expected_open_rate: float
-    """The winning slot's open rate, smoothed toward the global rate."""
-    sample_sends: int
-    """Sends observed in the winning slot."""
-    global_open_rate: float
-    total_sends: int
+    reachable: int
+    """Contacts with consent on the channel, not unsubscribed (and for email, not bounced)."""
+    sends: int
+    clicks: int
+    conversions: int
+    """Purchases attributed to the channel (purchase events with this channel)."""
+    click_rate: float | None
+    """clicks / sends in the lookback window; None without sends."""
+    conversion_rate: float | None
+    """conversions / sends in the lookback window; None without sends."""
+    rate_basis: RateBasis
+    """Whose events the counts and rates come from: the audience's, or the whole workspace's
+    when the audience has fewer than MIN_SENDS sends on the channel; none without sends."""
+    expected_conversions: float | None
+    """reachable * conversion_rate: conversions from one message to everyone reachable."""
+
+
+class ChannelMix(BaseModel):
+    """Reach and past performance per messaging channel, and the order to use them in."""
+
+    contacts: int
+    """Contacts in scope that exist."""
     lookback_days: int
-    alternatives: list[SlotRate]
-    """The next best eligible slots, best first."""
-    fallback_reason: str | None = None
-    """Why the default slot (Tuesday 10:00 local) was used; None when the data chose."""
+    channels: list[ChannelStats]
+    recommended_order: list[str]
+    """Reachable channels, best first: known rates by expected conversions, then the rest."""
+    detail: str
 
 
-def best_send_time(
+def channel_mix(
     session: Session,
     *,
     contact_ids: list[int] | None,
-    channel: str = "email",
     now: datetime,
-    lookback_days: int = 365,
-    min_sample: int = 200,
-    smoothing: float = 200.0,
-) -> SendTimeResult:
-    """Find the local weekday and hour with the best smoothed open rate for these contacts.
+    lookback_days: int = 90,
+    channels: Sequence[str] = MESSAGING_CHANNELS,
+) -> ChannelMix:
+    """Compare messaging channels for an audience (`contact_ids=None`: every contact).
 
-    Each send in the lookback window is placed in the contact's local weekday and
-    hour (using the zone's UTC offset on the day of the send, so daylight saving is
-    respected) and counts as opened if the contact opened that campaign. A slot's rate
-    is (opens + smoothing * global) / (sends + smoothing); only slots with at least
-    `min_sample` sends may win. `contact_ids=None` means every contact.
+    `channels` (email, SMS and push unless narrowed) are the ones compared and ranked.
 
-    Reads the send rollups; a repeat call with the same inputs on unchanged data is
-    answered from a small in-process cache.
+    Rates count events on the `lookback_days` whole UTC days before `now`'s UTC date:
+    click rate = clicks / sends, conversion rate = purchases on the channel / sends. A
+    list reads its contacts' events; the workspace's counts come from the daily rollup.
+    The recommended order ranks reachable channels by expected conversions = reachable *
+    conversion rate (ties: click rate, then reach), then reachable channels without any
+    sends, by reach.
     """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
     if lookback_days < 1:
         raise ValueError("lookback_days must be at least 1")
-    if smoothing < 0 or min_sample < 0:
-        raise ValueError("smoothing and min_sample must not be negative")
-    start = now - timedelta(days=lookback_days)
-    with rollup_connection(session) as conn:
-        state = rollup_state(conn)
-        key = (
-            str(conn.engine.url),
-            state.workspace_version,
-            state.build,
-            _digest(contact_ids),
-            channel,
-            _utc_text(now),
-            lookback_days,
-            min_sample,
-            smoothing,
-        )
-        cached = _RESULTS.get(key)
-        if cached is not None:
-            return cached.model_copy(deep=True)
-        counts = _slot_counts(conn, contact_ids, channel, start, now)
-    result = _choose(counts, channel, lookback_days, min_sample, smoothing)
-    _RESULTS.put(key, result)
-    return result.model_copy(deep=True)
-
-
-def slot_rate(
-    session: Session,
-    *,
-    contact_ids: list[int] | None,
-    channel: str = "email",
-    now: datetime,
-    weekday: int,
-    hour: int,
-    lookback_days: int = 365,
-    smoothing: float = 200.0,
-) -> SlotRate:
-    """One local slot's smoothed open rate, by the formula `best_send_time` ranks slots with.
-
-    Any slot has a rate, however few its sends: "why not Sunday at 18:00?" compares the
-    chosen slot with one that may never have made the shortlist.
-    """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    if not (0 <= weekday <= 6 and 0 <= hour <= 23):
-        raise ValueError("weekday must be 0-6 and hour 0-23")
+    unknown = [c for c in channels if c not in MESSAGING_CHANNELS]
+    if unknown or not channels:
+        raise ValueError(f"channels must be some of {', '.join(MESSAGING_CHANNELS)}")
+    wanted = [c for c in MESSAGING_CHANNELS if c in channels]
+    end = now.astimezone(UTC).date()
+    start = end - timedelta(days=lookback_days)
+    conn = session.connection()
+    with id_table(conn, "mix_ids", contact_ids) as ids:
+        in_scope = "" if ids is None else f"WHERE c.id IN (SELECT id FROM {ids})"
+        contacts, *reach = conn.execute(
+            text(
+                "SELECT count(*), "
+                "coalesce(sum(NOT c.unsubscribed AND c.email_consent AND NOT c.bounced), 0), "
+                "coalesce(sum(NOT c.unsubscribed AND c.sms_consent), 0), "
+                "coalesce(sum(NOT c.unsubscribed AND c.push_consent), 0) "
+                f"FROM contact c {in_scope}"
+            )
+        ).one()
+        own = None if ids is None else _contact_history(conn, ids, start, end)
+    reachable_by = {c: n for c, n in zip(MESSAGING_CHANNELS, reach, strict=True) if c in wanted}
+    # Only channels this audience can be reached on borrow the workspace's rates.
+    needs_workspace = own is None or any(
+        own[channel][0] < MIN_SENDS and reachable > 0 for channel, reachable in reachable_by.items()
+    )
+    workspace = _workspace_history(session, start, end) if needs_workspace else {}
+    if own is None:
+        own = workspace
+
+    stats: list[ChannelStats] = []
+    for channel, reachable in reachable_by.items():
+        basis: RateBasis = "contacts"
+        sends, clicks, conversions = own[channel]
+        borrow = contact_ids is not None and reachable > 0 and sends < MIN_SENDS
+        if borrow and workspace.get(channel, (0, 0, 0))[0] > sends:
+            basis = "workspace"
+            sends, clicks, conversions = workspace[channel]
+        if not sends:
+            basis = "none"
+        conversion_rate = conversions / sends if sends else None
+        stats.append(
+            ChannelStats(
+                channel=channel,
+                reachable=reachable,
+                sends=sends,
+                clicks=clicks,
+                conversions=conversions,
+                click_rate=round(clicks / sends, 6) if sends else None,
+                conversion_rate=round(conversion_rate, 6) if conversion_rate is not None else None,
+                rate_basis=basis,
+                expected_conversions=(
+                    round(reachable * conversion_rate, 1) if conversion_rate is not None else None
+                ),
+            )
+        )
+    order = _recommended_order(stats)
+    return ChannelMix(
+        contacts=contacts,
+        lookback_days=lookback_days,
+        channels=stats,
+        recommended_order=order,
+        detail=_mix_detail(stats, order, lookback_days),
+    )
+
+
+def _contact_history(
+    conn: Connection, ids: str, start: date, end: date
+) -> dict[str, tuple[int, int, int]]:
+    """(sends, clicks, purchases) per messaging channel on the days [start, end), for ids."""
+    rows = conn.execute(
+        text(
+            "SELECT e.channel, sum(e.event = 'send'), sum(e.event = 'click'), "
+            "sum(e.event = 'purchase') FROM event e "
+            f"WHERE e.contact_id IN (SELECT id FROM {ids}) "
+            "AND e.event IN ('send', 'click', 'purchase') "
+            "AND e.occurred_at >= :start AND e.occurred_at < :end "
+            "AND e.channel IN ('email', 'sms', 'push') GROUP BY e.channel"
+        ),
+        {"start": start.isoformat(), "end": end.isoformat()},
+    ).all()
+    return _by_channel(rows)
+
+
+def _workspace_history(session: Session, start: date, end: date) -> dict[str, tuple[int, int, int]]:
+    """(sends, clicks, purchases) per messaging channel on the days [start, end), for all."""
     with rollup_connection(session) as conn:
-        counts = _slot_counts(conn, contact_ids, channel, now - timedelta(days=lookback_days), now)
-    total_sends = sum(sends for sends, _ in counts.values())
-    global_rate = sum(opens for _, opens in counts.values()) / total_sends if total_sends else 0.0
-    sends, opens = counts.get((weekday, hour), (0, 0))
-    rate = (opens + smoothing * global_rate) / (sends + smoothing) if sends + smoothing else 0.0
-    return SlotRate(
-        weekday=weekday,
-        weekday_name=WEEKDAY_NAMES[weekday],
-        hour=hour,
-        expected_open_rate=round(rate, 4),
-        sends=sends,
-        opens=opens,
-    )
+        rows = conn.execute(
+            text(
+                "SELECT channel, sum(sends), sum(clicks), sum(purchases) FROM rollup_kpi_day "
+                "WHERE day >= :start AND day < :end AND channel IN ('email', 'sms', 'push') "
+                "GROUP BY channel"
+            ),
+            {"start": start.isoformat(), "end": end.isoformat()},
+        ).all()
+    return _by_channel(rows)
 
 
-def _slot_counts(
-    conn: Connection, contact_ids: list[int] | None, channel: str, start: datetime, now: datetime
-) -> dict[tuple[int, int], tuple[int, int]]:
-    """(weekday, hour) -> (sends, opens) over the window, from the send rollups.
-
-    A contact whose sends all fall inside the window contributes its whole profile;
-    the others contribute their sends inside the window, one by one. The database
-    concatenates the codes and Python counts them: far cheaper than a GROUP BY sort.
-    """
-    params: dict[str, object] = {
-        "channel": channel,
-        "start": _utc_text(start),
-        "now": _utc_text(now),
-        "base": SLOT_CODE_BASE,
-    }
-    source = "rollup_send_profile p"
-    if contact_ids is not None:
-        # json_each hands the ids over in one parameter; duplicates must count once.
-        ids = contact_ids if _distinct(contact_ids) else list(dict.fromkeys(contact_ids))
-        params["ids"] = json.dumps(ids)
-        source = "json_each(:ids) j JOIN rollup_send_profile p ON p.contact_id = j.value"
-    codes = conn.execute(
-        text(f"""
-        SELECT group_concat(
-            CASE WHEN p.first_at >= :start AND p.last_at < :now THEN p.codes
-            ELSE (SELECT group_concat(char(:base + s.code), '') FROM rollup_send_slot s
-                  WHERE s.contact_id = p.contact_id AND s.occurred_at >= :start
-                      AND s.occurred_at < :now AND s.channel = :channel
-                      AND s.code IS NOT NULL)
-            END, '')
-        FROM {source}
-        WHERE p.channel = :channel AND p.last_at >= :start AND p.first_at < :now
-        """),
-        params,
-    ).scalar_one()
-    counts: dict[tuple[int, int], tuple[int, int]] = {}
-    for char, n in Counter(codes or "").items():
-        code = ord(char) - SLOT_CODE_BASE
-        slot = divmod(code >> 1, 24)
-        sends, opens = counts.get(slot, (0, 0))
-        counts[slot] = (sends + n, opens + (n if code & 1 else 0))
-    return counts
+def _by_channel(rows: Sequence[Any]) -> dict[str, tuple[int, int, int]]:
+    found = {channel: (0, 0, 0) for channel in MESSAGING_CHANNELS}
+    for channel, sends, clicks, purchases in rows:
+        found[channel] = (sends or 0, clicks or 0, purchases or 0)
+    return found
 
 
-def _choose(
-    counts: dict[tuple[int, int], tuple[int, int]],
-    channel: str,
-    lookback_days: int,
-    min_sample: int,
-    smoothing: float,
-) -> SendTimeResult:
-    """Rank the slots by smoothed open rate and pick the best one with enough sends."""
-    total_sends = sum(sends for sends, _ in counts.values())
-    total_opens = sum(opens for _, opens in counts.values())
-    global_rate = total_opens / total_sends if total_sends else 0.0
-
-    def rate(sends: int, opens: int) -> float:
-        return (opens + smoothing * global_rate) / (sends + smoothing) if sends + smoothing else 0.0
-
-    slots = [
-        SlotRate(
-            weekday=weekday,
-            weekday_name=WEEKDAY_NAMES[weekday],
-            hour=hour,
-            expected_open_rate=round(rate(sends, opens), 4),
-            sends=sends,
-            opens=opens,
+def _recommended_order(channels: list[ChannelStats]) -> list[str]:
+    known = [c for c in channels if c.reachable and c.expected_conversions is not None]
+    unknown = [c for c in channels if c.reachable and c.expected_conversions is None]
+    known.sort(
+        key=lambda c: (
+            -(c.expected_conversions or 0.0),
+            -(c.click_rate or 0.0),
+            -c.reachable,
+            MESSAGING_CHANNELS.index(c.channel),
         )
-        for (weekday, hour), (sends, opens) in counts.items()
-    ]
-    # Ties break toward more evidence, then the earlier slot, so the answer is stable.
-    slots.sort(key=lambda s: (-rate(s.sends, s.opens), -s.sends, s.weekday, s.hour))
-    eligible = [s for s in slots if s.sends >= min_sample]
-    common = {
-        "channel": channel,
-        "global_open_rate": round(global_rate, 4),
-        "total_sends": total_sends,
-        "lookback_days": lookback_days,
-    }
-    if eligible:
-        best = eligible[0]
-        return SendTimeResult(
-            send_weekday=best.weekday,
-            send_hour_local=best.hour,
-            weekday_name=best.weekday_name,
-            expected_open_rate=best.expected_open_rate,
-            sample_sends=best.sends,
-            alternatives=eligible[1 : 1 + ALTERNATIVES],
-            **common,
+    )
+    unknown.sort(key=lambda c: (-c.reachable, MESSAGING_CHANNELS.index(c.channel)))
+    return [c.channel for c in known + unknown]
+
+
+def _mix_detail(channels: list[ChannelStats], order: list[str], lookback_days: int) -> str:
+    if not order:
+        return f"Nobody in this audience can be reached by {_either(channels)}."
+    by_name = {c.channel: c for c in channels}
+
+    def describe(name: str) -> str:
+        c = by_name[name]
+        label = CHANNEL_LABELS[name]
+        if c.conversion_rate is None:
+            return f"{label} ({c.reachable:,} reachable, no sends in the last {lookback_days} days)"
+        return (
+            f"{label} ({c.reachable:,} reachable, {c.conversion_rate:.2%} conversion per send, "
+            f"about {c.expected_conversions:,.1f} expected conversions)"
         )
-    weekday, hour = FALLBACK_SLOT
-    seen = next((s for s in slots if (s.weekday, s.hour) == FALLBACK_SLOT), None)
-    reason = (
-        f"No {channel} sends in the last {lookback_days} days."
-        if not total_sends
-        else f"No local slot has at least {min_sample} {channel} sends in the last "
-        f"{lookback_days} days."
-    )
-    return SendTimeResult(
-        send_weekday=weekday,
-        send_hour_local=hour,
-        weekday_name=WEEKDAY_NAMES[weekday],
-        expected_open_rate=seen.expected_open_rate if seen else round(global_rate, 4),
-        sample_sends=seen.sends if seen else 0,
-        alternatives=slots[:ALTERNATIVES],
-        fallback_reason=reason,
-        **common,
-    )
+
+    sentence = f"Lead with {describe(order[0])}"
+    if len(order) > 1:
+        sentence += "; then " + "; then ".join(describe(name) for name in order[1:])
+    unreachable = [c for c in channels if not c.reachable]
+    if unreachable:
+        sentence += f". Nobody is reachable by {' or '.join(_labels(unreachable))}"
+    return sentence + "."
 
 
-def next_send_date(*, today: date, start: date | None, send_weekday: int) -> date:
-    """The first date on or after max(tomorrow, start) that falls on `send_weekday`."""
-    if not 0 <= send_weekday <= 6:
-        raise ValueError("send_weekday must be 0 (Monday) to 6 (Sunday)")
-    first = today + timedelta(days=1)
-    if start is not None and start > first:
-        first = start
-    return first + timedelta(days=(send_weekday - first.weekday()) % 7)
+def _labels(channels: list[ChannelStats]) -> list[str]:
+    return [CHANNEL_LABELS[c.channel] for c in channels]
 
 
-def clear_send_time_cache() -> None:
-    """Forget every remembered send-time answer (benchmarks use it to measure cold calls)."""
-    _RESULTS.clear()
-
-
-def _digest(contact_ids: list[int] | None) -> bytes:
-    if contact_ids is None:
-        return b"all"
-    return hashlib.blake2b(array("q", contact_ids).tobytes(), digest_size=16).digest()
-
-
-def _distinct(contact_ids: list[int]) -> bool:
-    return len(set(contact_ids)) == len(contact_ids)
-
-
-class _ResultCache:
-    """The last few send-time answers, keyed by everything they depend on (LRU, thread-safe).
-
-    The key holds the rollup build token, which changes with every rebuild, so a
-    workspace change can never be answered from here.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[object, ...], SendTimeResult] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...]) -> SendTimeResult | None:
-        with self._lock:
-            result = self._items.get(key)
-            if result is not None:
-                self._items.move_to_end(key)
-            return result
-
-    def put(self, key: tuple[object, ...], result: SendTimeResult) -> None:
-        with self._lock:
-            self._items[key] = result
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_RESULTS = _ResultCache(size=32)
-
-
-def _utc_text(moment: datetime) -> str:
-    """A datetime in the text form SQLite holds (UTC), so SQL can compare strings."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+def _either(channels: list[ChannelStats]) -> str:
+    """The channels as a sentence lists them: "email, SMS or push"."""
+    labels = _labels(channels)
+    return ", ".join(labels[:-1]) + " or " + labels[-1] if len(labels) > 1 else labels[0]

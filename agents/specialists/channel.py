@@ -1,8 +1,8 @@
-"""The channel specialist: the weekday and local hour with the best expected open rate."""
+"""The channel specialist: the best local send slot, when it reaches each time zone, the mix."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -12,7 +12,9 @@ from agents.figures import WEEKDAYS
 from agents.planning.goal import MESSAGING_CHANNELS
 from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action, SegmentMember
-from tools.channel import best_send_time, next_send_date, slot_rate
+from tools.channel import channel_mix
+from tools.schedule import SendPlan, send_plan
+from tools.send_time import best_send_time, next_send_date, slot_rate
 
 
 class ScheduleParams(BaseModel):
@@ -25,6 +27,22 @@ class ScheduleParams(BaseModel):
     timezone_basis: Literal["contact"] = "contact"
 
 
+class ScheduleResult(BaseModel):
+    """A scheduled send: the local slot, and when the segment's messages go out in UTC."""
+
+    scheduled: bool
+    send_date: date
+    send_weekday: int
+    """0 = Monday."""
+    weekday_name: str
+    send_hour_local: int
+    channel: str
+    summary: str
+    """The slot in words: "Tuesday 2026-12-01 at 10:00 in each contact's time zone"."""
+    send_plan: SendPlan | None = None
+    """The segment's contacts per time zone and per UTC wave; None without a segment."""
+
+
 def _segment_ids(ctx: SkillContext) -> list[int] | None:
     segment = ctx.upstream.get("segment")
     if segment is None:
@@ -35,8 +53,8 @@ def _segment_ids(ctx: SkillContext) -> list[int] | None:
     return list(rows)
 
 
-def _evidence(ctx: SkillContext, channel: str) -> dict[str, Any]:
-    ids = _segment_ids(ctx)
+def _send_time(ctx: SkillContext, ids: list[int] | None, channel: str) -> dict[str, Any]:
+    """The best local slot, from this audience's sends or, if too few, from everyone's."""
     result = best_send_time(ctx.session, contact_ids=ids, channel=channel, now=ctx.now)
     if result.fallback_reason and ids is not None:
         # Too little history for this audience alone: learn from every contact's sends.
@@ -50,14 +68,13 @@ def _evidence(ctx: SkillContext, channel: str) -> dict[str, Any]:
 
 
 def _chosen_slot(
-    ctx: SkillContext, evidence: dict[str, Any], weekday: int, hour: int
+    ctx: SkillContext, ids: list[int] | None, found: dict[str, Any], weekday: int, hour: int
 ) -> dict[str, Any]:
     """The open rate and past sends of the slot the parameters name, on the evidence's basis."""
-    ids = _segment_ids(ctx) if evidence.get("basis") == "this audience" else None
     slot = slot_rate(
         ctx.session,
-        contact_ids=ids,
-        channel=str(evidence.get("channel", "email")),
+        contact_ids=ids if found.get("basis") == "this audience" else None,
+        channel=str(found.get("channel", "email")),
         now=ctx.now,
         weekday=weekday,
         hour=hour,
@@ -65,12 +82,100 @@ def _chosen_slot(
     return {"chosen_slot_open_rate": slot.expected_open_rate, "chosen_slot_sends": slot.sends}
 
 
+def _plan(ctx: SkillContext, ids: list[int] | None, schedule: ScheduleParams) -> SendPlan | None:
+    """When the segment's contacts get the message in UTC, out of the policy's quiet hours."""
+    if ids is None:
+        return None
+    quiet = ctx.policy.quiet_hours
+    return send_plan(
+        ctx.session,
+        contact_ids=ids,
+        send_date=schedule.send_date,
+        send_hour_local=schedule.send_hour_local,
+        quiet_start=quiet.start,
+        quiet_end=quiet.end,
+    )
+
+
+def _utc(moment: datetime | None) -> str | None:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else None
+
+
+def _mix(ctx: SkillContext, ids: list[int] | None) -> dict[str, Any]:
+    """Reach and past performance of the brief's messaging channels, when it names several."""
+    channels = [c for c in ctx.goal.channels if c in MESSAGING_CHANNELS]
+    if len(channels) < 2:
+        return {}
+    mix = channel_mix(ctx.session, contact_ids=ids, now=ctx.now, channels=channels)
+    known = [c for c in mix.channels if c.rate_basis != "none"]
+    return {
+        "channel_mix": mix.detail,
+        "channel_reach": {c.channel: c.reachable for c in mix.channels},
+        "channel_conversion_rate": {c.channel: c.conversion_rate for c in known},
+        "channel_click_rate": {c.channel: c.click_rate for c in known},
+        "channel_expected_conversions": {c.channel: c.expected_conversions for c in known},
+        "channel_rate_basis": {c.channel: c.rate_basis for c in mix.channels},
+        "channel_lookback_days": mix.lookback_days,
+    }
+
+
+def _plan_facts(plan: SendPlan | None) -> dict[str, Any]:
+    """The send plan as flat facts a card can show: UTC times as "YYYY-MM-DD HH:MM"."""
+    if plan is None:
+        return {}
+    return {
+        "first_send_utc": _utc(plan.first_send_utc),
+        "last_send_utc": _utc(plan.last_send_utc),
+        "contacts_by_send_time_utc": {_utc(w.send_at_utc): w.contacts for w in plan.waves},
+        "contacts_in_quiet_hours": plan.contacts_in_quiet_hours,
+        "contacts_scheduled": plan.contacts,
+        "quiet_hours": f"{plan.quiet_start:02d}:00-{plan.quiet_end:02d}:00",
+        "send_plan": plan.detail,
+    }
+
+
+_CARD_FIRST = (
+    "channel",
+    "send_weekday",
+    "send_hour_local",
+    "chosen_slot_open_rate",
+    "expected_open_rate",
+    "global_open_rate",
+    "basis",
+    "fallback_reason",
+    "first_send_utc",
+    "last_send_utc",
+    "contacts_by_send_time_utc",
+    "contacts_in_quiet_hours",
+    "channel_mix",
+)
+"""The facts a card shows first (its first eight, parameters left out): why the slot, when
+it goes out in UTC, who is moved out of quiet hours, how the channels compare."""
+
+
+def _evidence(
+    found: dict[str, Any],
+    plan: SendPlan | None,
+    mix: dict[str, Any],
+    chosen: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The slot, the chosen slot, the send plan and the channel mix, in card order."""
+    facts = {**(chosen or {}), **_plan_facts(plan), **mix, **found}
+    first = {key: facts.pop(key) for key in _CARD_FIRST if key in facts}
+    return {**first, **facts}
+
+
 def propose(ctx: SkillContext) -> Proposal:
     channel = next((c for c in ctx.goal.channels if c in MESSAGING_CHANNELS), "email")
-    evidence = _evidence(ctx, channel)
-    weekday, hour = int(evidence["send_weekday"]), int(evidence["send_hour_local"])
+    ids = _segment_ids(ctx)
+    found = _send_time(ctx, ids, channel)
+    weekday, hour = int(found["send_weekday"]), int(found["send_hour_local"])
     send_date = next_send_date(today=ctx.today, start=ctx.goal.start, send_weekday=weekday)
-    best_rate = float(evidence["expected_open_rate"])
+    params = ScheduleParams(
+        channel=channel, send_weekday=weekday, send_hour_local=hour, send_date=send_date
+    )
+    plan = _plan(ctx, ids, params)
+    best_rate = float(found["expected_open_rate"])
     alternatives = [
         {
             "option": f"{WEEKDAYS[a['weekday']]} {a['hour']:02d}:00",
@@ -79,25 +184,24 @@ def propose(ctx: SkillContext) -> Proposal:
             "sends": a["sends"],
             "why_not": f"expected open rate {a['expected_open_rate']:.1%} vs {best_rate:.1%}",
         }
-        for a in evidence.get("alternatives", [])
+        for a in found.get("alternatives", [])
     ]
-    if evidence.get("fallback_reason"):
-        rationale = f"{evidence['fallback_reason']} Defaulting to Tuesday 10:00 local time."
+    if found.get("fallback_reason"):
+        rationale = f"{found['fallback_reason']} Defaulting to Tuesday 10:00 local time."
     else:
         rationale = (
             f"{WEEKDAYS[weekday]} at {hour:02d}:00 in each contact's time zone had the best "
-            f"{channel} open rate for {evidence['basis']}: {best_rate:.1%} expected over "
-            f"{evidence['sample_sends']:,} past sends (all slots: "
-            f"{evidence['global_open_rate']:.1%}). First such day on or after the start: "
+            f"{channel} open rate for {found['basis']}: {best_rate:.1%} expected over "
+            f"{found['sample_sends']:,} past sends (all slots: "
+            f"{found['global_open_rate']:.1%}). First such day on or after the start: "
             f"{send_date.isoformat()}."
         )
-    params = ScheduleParams(
-        channel=channel, send_weekday=weekday, send_hour_local=hour, send_date=send_date
-    )
+    if plan is not None:
+        rationale += f" {plan.detail}"
     return Proposal(
         params=params.model_dump(mode="json"),
         rationale=rationale,
-        evidence=evidence,
+        evidence=_evidence(found, plan, _mix(ctx, ids)),
         alternatives=alternatives,
         context={
             "channel": channel,
@@ -113,23 +217,43 @@ def evaluate(ctx: SkillContext, params: dict[str, Any], changed: frozenset[str])
         schedule.send_date = next_send_date(
             today=ctx.today, start=ctx.goal.start, send_weekday=schedule.send_weekday
         )
-    evidence = _evidence(ctx, schedule.channel)
-    evidence.update(_chosen_slot(ctx, evidence, schedule.send_weekday, schedule.send_hour_local))
+    ids = _segment_ids(ctx)
+    found = _send_time(ctx, ids, schedule.channel)
+    chosen = _chosen_slot(ctx, ids, found, schedule.send_weekday, schedule.send_hour_local)
+    evidence = _evidence(found, _plan(ctx, ids, schedule), _mix(ctx, ids), chosen)
     return Evaluation(params=schedule.model_dump(mode="json"), evidence=evidence)
 
 
-def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
+def execute(ctx: SkillContext, action: Action) -> ScheduleResult:
     schedule = ScheduleParams.model_validate(action.params)
-    return {
-        "scheduled": True,
-        "send_date": schedule.send_date.isoformat(),
-        "send_weekday": schedule.send_weekday,
-        "weekday_name": WEEKDAYS[schedule.send_weekday],
-        "send_hour_local": schedule.send_hour_local,
-        "channel": schedule.channel,
-        "summary": f"{WEEKDAYS[schedule.send_weekday]} {schedule.send_date.isoformat()} at "
+    return ScheduleResult(
+        scheduled=True,
+        send_date=schedule.send_date,
+        send_weekday=schedule.send_weekday,
+        weekday_name=WEEKDAYS[schedule.send_weekday],
+        send_hour_local=schedule.send_hour_local,
+        channel=schedule.channel,
+        summary=f"{WEEKDAYS[schedule.send_weekday]} {schedule.send_date.isoformat()} at "
         f"{schedule.send_hour_local:02d}:00 in each contact's time zone",
-    }
+        send_plan=_plan(ctx, _segment_ids(ctx), schedule),
+    )
+
+
+def summarise(result: dict[str, Any]) -> str:
+    """The slot, then how many contacts get it between which UTC times, and quiet-hour moves."""
+    sentence = f"Scheduled for {result.get('summary')}"
+    plan = result.get("send_plan")
+    if not plan or not plan.get("contacts"):
+        return sentence + "."
+    first, last = (
+        datetime.fromisoformat(plan[k]).strftime("%Y-%m-%d %H:%M")
+        for k in ("first_send_utc", "last_send_utc")
+    )
+    moved = plan.get("contacts_in_quiet_hours", 0)
+    return (
+        f"{sentence}: {plan['contacts']:,} contacts from {first} to {last} UTC, "
+        f"{f'{moved:,}' if moved else 'none'} moved out of quiet hours."
+    )
 
 
 WEEKDAY_WORDS = tuple(day.lower() for day in WEEKDAYS)
@@ -137,6 +261,12 @@ _SLOT_EVIDENCE = ("slot", "expected_open_rate", "sample_sends", "chosen_slot_ope
     "chosen_slot_sends", "global_open_rate", "total_sends", "lookback_days", "basis",
     "fallback_reason")  # fmt: skip
 """What the tool found about send slots: the evidence behind the day and the hour."""
+_PLAN_EVIDENCE = ("contacts_scheduled", "first_send_utc", "last_send_utc",
+    "contacts_by_send_time_utc", "quiet_hours", "contacts_in_quiet_hours")  # fmt: skip
+"""When the segment's messages go out in UTC: the local hour spread over its time zones."""
+_MIX_EVIDENCE = ("channel_mix", "channel_reach", "channel_conversion_rate", "channel_click_rate",
+    "channel_expected_conversions", "channel_rate_basis", "channel_lookback_days")  # fmt: skip
+"""How the brief's messaging channels compare for this audience (plans with several)."""
 
 
 def describe(params: dict[str, Any]) -> str:
@@ -149,7 +279,7 @@ SKILL = Skill(
     kind="schedule_send",
     risk="internal",
     params_model=ScheduleParams,
-    result_model=None,
+    result_model=ScheduleResult,
     propose=propose,
     evaluate=evaluate,
     execute=execute,
@@ -166,23 +296,63 @@ SKILL = Skill(
             label="send hour",
             words=("hour", "time", "am", "pm", "morning", "afternoon", "evening", "night",
                    "noon", "clock", "oclock"),
-            evidence=_SLOT_EVIDENCE,
+            evidence=_SLOT_EVIDENCE + _PLAN_EVIDENCE,
             learns="value",
         ),
         "send_date": Param(
             label="send date",
             words=("date", "december", "january", "start"),
-            evidence=("slot", "context.start"),
+            evidence=("slot", "context.start", "first_send_utc", "last_send_utc"),
         ),
-        "channel": Param(evidence=("channel", "basis", "context.channel")),
+        "timezone_basis": Param(
+            label="time zone basis",
+            words=("utc", "zone", "zones", "timezone", "timezones", "quiet", "dst", "daylight",
+                   "wave", "waves"),
+            evidence=_PLAN_EVIDENCE,
+        ),
+        "channel": Param(
+            words=("channel", "mix"),
+            evidence=("channel", "basis", "context.channel", *_MIX_EVIDENCE),
+        ),
     },
-    words=("time", "hour", "day", "when", "schedule", "weekday", "date", *WEEKDAY_WORDS),
+    words=("time", "hour", "day", "when", "schedule", "weekday", "date", "utc", "quiet", "zone",
+           "zones", "timezone", "timezones", *WEEKDAY_WORDS),
+    labels={
+        "slot": "best slot the tool found",
+        "expected_open_rate": "expected open rate of the best slot",
+        "sample_sends": "past sends in the best slot",
+        "chosen_slot_open_rate": "expected open rate of the chosen slot",
+        "chosen_slot_sends": "past sends in the chosen slot",
+        "global_open_rate": "open rate over all slots",
+        "total_sends": "past sends looked at",
+        "lookback_days": "days looked back",
+        "basis": "learned from",
+        "fallback_reason": "why the default slot",
+        "contacts_scheduled": "contacts scheduled",
+        "first_send_utc": "first send (UTC)",
+        "last_send_utc": "last send (UTC)",
+        "contacts_by_send_time_utc": "contacts per UTC send time",
+        "quiet_hours": "quiet hours (local, from the policy)",
+        "contacts_in_quiet_hours": "moved out of quiet hours",
+        "send_plan": "send plan",
+        "channel_mix": "channel mix",
+        "channel_reach": "reachable per channel",
+        "channel_conversion_rate": "conversion rate per send",
+        "channel_click_rate": "click rate per send",
+        "channel_expected_conversions": "expected conversions from one message each",
+        "channel_rate_basis": "channel rates learned from",
+        "channel_lookback_days": "days the channel mix looked back",
+    },
+    channel_evidence=("channel_reach.{c}", "channel_conversion_rate.{c}",
+                      "channel_expected_conversions.{c}"),
     comparison=Comparison(
         rows=(("day", "send_weekday"), ("hour", "send_hour_local"), ("send date", "send_date"),
               ("expected open rate", "chosen_slot_open_rate"),
-              ("past sends in that slot", "chosen_slot_sends"), ("basis", "basis")),
+              ("past sends in that slot", "chosen_slot_sends"), ("basis", "basis"),
+              ("first send (UTC)", "first_send_utc"), ("last send (UTC)", "last_send_utc"),
+              ("moved out of quiet hours", "contacts_in_quiet_hours")),
         better=("expected open rate", "chosen_slot_open_rate"),
         describe=describe,
     ),
-    summarise=lambda result: f"Scheduled for {result.get('summary')}.",
+    summarise=summarise,
 )  # fmt: skip

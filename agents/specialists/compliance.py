@@ -21,6 +21,16 @@ class ComplianceParams(BaseModel):
     schedule_action_id: str | None = None
 
 
+class ComplianceReport(BaseModel):
+    """Every policy rule run against the approved copy, audience and schedule."""
+
+    passed: bool
+    failed: list[str]
+    """The rules that failed, by name."""
+    needs_legal_review: bool
+    checks: list[Check]
+
+
 def propose(ctx: SkillContext) -> Proposal:
     params = ComplianceParams(
         scope=ctx.step.inputs.get("scope", "campaign"),
@@ -50,7 +60,7 @@ def evaluate(ctx: SkillContext, params: dict[str, Any], changed: frozenset[str])
     return Evaluation(params=ComplianceParams.model_validate(params).model_dump())
 
 
-def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
+def execute(ctx: SkillContext, action: Action) -> ComplianceReport:
     checks: list[Check] = []
     needs_legal_review = False
     channels: list[str] = list(ctx.goal.channels) or ["email"]
@@ -79,12 +89,9 @@ def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
         )
     checks = with_rule_versions(checks, ctx.policy, rules)
     failed = [c.rule for c in checks if not c.passed]
-    return {
-        "passed": not failed,
-        "failed": failed,
-        "needs_legal_review": needs_legal_review,
-        "checks": [c.model_dump() for c in checks],
-    }
+    return ComplianceReport(
+        passed=not failed, failed=failed, needs_legal_review=needs_legal_review, checks=checks
+    )
 
 
 SKILL = Skill(
@@ -92,7 +99,7 @@ SKILL = Skill(
     kind="check_campaign",
     risk="read",
     params_model=ComplianceParams,
-    result_model=None,
+    result_model=ComplianceReport,
     propose=propose,
     evaluate=evaluate,
     execute=execute,

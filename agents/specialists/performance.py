@@ -11,6 +11,8 @@ from agents.figures import format_figure, shown_value
 from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action
 from tools.performance import (
+    KpiSummary,
+    PacingResult,
     allocate_budget,
     budget_pacing,
     channel_cost_per_conversion,
@@ -49,6 +51,22 @@ class PacingParams(PeriodParams):
     budget: float = Field(gt=0)
     currency: str = "USD"
     channels: list[str] = Field(default_factory=list)
+
+
+class BudgetCommitment(BaseModel):
+    """An approved budget split, committed as the plan's spend per channel."""
+
+    allocations: dict[str, float]
+    """Channel -> amount; sums to the budget."""
+    budget: float
+    currency: str
+    committed: bool
+
+
+class PacingReport(PacingResult):
+    """Spend against a straight-line plan, with the currency the budget is in."""
+
+    currency: str
 
 
 def _expected_conversions(allocations: dict[str, float], basis: dict[str, float | None]) -> float:
@@ -166,14 +184,14 @@ def evaluate_allocation(
     )
 
 
-def execute_allocation(ctx: SkillContext, action: Action) -> dict[str, Any]:
+def execute_allocation(ctx: SkillContext, action: Action) -> BudgetCommitment:
     budget = BudgetParams.model_validate(action.params)
-    return {
-        "allocations": budget.allocations,
-        "budget": budget.budget,
-        "currency": budget.currency,
-        "committed": True,
-    }
+    return BudgetCommitment(
+        allocations=budget.allocations,
+        budget=budget.budget,
+        currency=budget.currency,
+        committed=True,
+    )
 
 
 def _report_period(ctx: SkillContext) -> PeriodParams:
@@ -196,9 +214,9 @@ def evaluate_kpis(ctx: SkillContext, params: dict[str, Any], changed: frozenset[
     return Evaluation(params=PeriodParams.model_validate(params).model_dump(mode="json"))
 
 
-def execute_kpis(ctx: SkillContext, action: Action) -> dict[str, Any]:
+def execute_kpis(ctx: SkillContext, action: Action) -> KpiSummary:
     period = PeriodParams.model_validate(action.params)
-    return kpi_summary(ctx.session, start=period.start, end=period.end).model_dump(mode="json")
+    return kpi_summary(ctx.session, start=period.start, end=period.end)
 
 
 def _pacing_period(ctx: SkillContext) -> PeriodParams:
@@ -252,7 +270,7 @@ def evaluate_pacing(
     return Evaluation(params=PacingParams.model_validate(params).model_dump(mode="json"))
 
 
-def execute_pacing(ctx: SkillContext, action: Action) -> dict[str, Any]:
+def execute_pacing(ctx: SkillContext, action: Action) -> PacingReport:
     p = PacingParams.model_validate(action.params)
     result = budget_pacing(
         ctx.session,
@@ -262,7 +280,7 @@ def execute_pacing(ctx: SkillContext, action: Action) -> dict[str, Any]:
         today=ctx.today,
         channels=p.channels or None,
     )
-    return {"budget": p.budget, "currency": p.currency, **result.model_dump(mode="json")}
+    return PacingReport(**result.model_dump(), currency=p.currency)
 
 
 def summarise_kpis(result: dict[str, Any]) -> str:
@@ -284,7 +302,7 @@ ALLOCATE = Skill(
     kind="allocate_budget",
     risk="internal",
     params_model=BudgetParams,
-    result_model=None,
+    result_model=BudgetCommitment,
     propose=propose_allocation,
     evaluate=evaluate_allocation,
     execute=execute_allocation,
@@ -329,7 +347,7 @@ KPIS = Skill(
     kind="kpi_summary",
     risk="read",
     params_model=PeriodParams,
-    result_model=None,
+    result_model=KpiSummary,
     propose=propose_kpis,
     evaluate=evaluate_kpis,
     execute=execute_kpis,
@@ -343,7 +361,7 @@ PACING = Skill(
     kind="budget_pacing",
     risk="read",
     params_model=PacingParams,
-    result_model=None,
+    result_model=PacingReport,
     propose=propose_pacing,
     evaluate=evaluate_pacing,
     execute=execute_pacing,

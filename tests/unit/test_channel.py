@@ -1,108 +1,102 @@
-"""Send timing on a hand-built history: local slots across daylight saving, smoothing, fallback."""
+"""Channel mix: reach, rates and the order to use email, SMS and push in."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 
-from db.engine import read_session
-from tests.support.workspace import NOW, add_contact, add_event, new_engine, workspace_writer
-from tools.channel import best_send_time, next_send_date
+from db.engine import read_session, write_session
+from tests.support.workspace import NOW, add_contact, add_event, new_engine
+from tools import channel
+from tools.channel import channel_mix
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[tuple[Session, dict[str, int]]]:
-    """New York and Berlin contacts; every send is at a known local weekday and hour.
-
-    New York: Tuesday 10:00 local in July (EDT, 14:00 UTC) and January (EST, 15:00 UTC),
-    opened 3 times out of 4; Monday 08:00 local, opened 1 time out of 4.
-    Berlin: Thursday 09:00 local (07:00 UTC in July), never opened.
-    """
+def mix(tmp_path: Path) -> Iterator[tuple[Session, dict[str, int]]]:
+    """Reach: email a, e; SMS a, c; push b. Email 4 sends, 2 clicks, 1 purchase; SMS 2, 1, 1."""
     engine = new_engine(tmp_path)
-    with workspace_writer(engine) as s:
-        ny = add_contact(s, timezone="America/New_York")
-        berlin = add_contact(s, timezone="Europe/Berlin", region="Europe")
-        tuesdays = [
-            datetime(2026, 7, 7, 14, 0, tzinfo=UTC),
-            datetime(2026, 7, 14, 14, 0, tzinfo=UTC),
-            datetime(2026, 1, 6, 15, 0, tzinfo=UTC),
-            datetime(2026, 1, 13, 15, 0, tzinfo=UTC),
-        ]
-        for i, sent in enumerate(tuesdays):
-            add_event(s, ny, "send", sent, campaign=f"tue{i}")
-            if i < 3:
-                add_event(s, ny, "open", sent.replace(hour=sent.hour + 1), campaign=f"tue{i}")
-        mondays = [datetime(2026, 7, d, 12, 0, tzinfo=UTC) for d in (6, 13, 20, 27)]
-        for i, sent in enumerate(mondays):
-            add_event(s, ny, "send", sent, campaign=f"mon{i}")
-            if i == 0:
-                add_event(s, ny, "open", sent.replace(hour=13), campaign=f"mon{i}")
-        # An open on another channel for the same campaign does not count.
-        add_event(s, ny, "open", mondays[1].replace(hour=13), campaign="mon1", channel="sms")
-        for d in (2, 9):
-            add_event(s, berlin, "send", datetime(2026, 7, d, 7, 0, tzinfo=UTC), campaign=f"b{d}")
+    day = timedelta(days=1)
+    with write_session(engine) as s:
+        ids = {
+            "a": add_contact(s, sms_consent=True),
+            "b": add_contact(s, bounced=True, push_consent=True),
+            "c": add_contact(s, email_consent=False, sms_consent=True),
+            "d": add_contact(s, unsubscribed=True, sms_consent=True, push_consent=True),
+            "e": add_contact(s),
+        }
+        for contact in (ids["a"], ids["e"]):
+            for n in (1, 2):
+                add_event(s, contact, "send", NOW - n * day, campaign=f"e{n}")
+            add_event(s, contact, "click", NOW - day, campaign="e1")
+        add_event(s, ids["a"], "purchase", NOW - day, campaign="e1", revenue=40.0)
+        add_event(s, ids["a"], "send", NOW - 100 * day, campaign="old")  # before the window
+        add_event(s, ids["e"], "send", NOW + day, campaign="later")  # after `now`
+        for contact in (ids["a"], ids["c"]):
+            add_event(s, contact, "send", NOW - 3 * day, channel="sms", campaign="s1")
+        add_event(s, ids["c"], "click", NOW - 3 * day, channel="sms", campaign="s1")
+        add_event(s, ids["c"], "purchase", NOW - 3 * day, channel="sms", campaign="s1")
+        add_event(s, ids["a"], "purchase", NOW - 2 * day, channel="search", campaign="")
     with read_session(engine) as session:
-        yield session, {"ny": ny, "berlin": berlin}
+        yield session, ids
     engine.dispose()
 
 
-def test_local_slot_respects_daylight_saving(history: tuple[Session, dict[str, int]]) -> None:
-    session, ids = history
-    result = best_send_time(session, contact_ids=[ids["ny"]], now=NOW, min_sample=4, smoothing=0.0)
-    assert (result.send_weekday, result.send_hour_local, result.weekday_name) == (1, 10, "Tuesday")
-    assert result.sample_sends == 4
-    assert result.expected_open_rate == 0.75
-    assert result.global_open_rate == 0.5
-    assert [(a.weekday, a.hour, a.expected_open_rate) for a in result.alternatives] == [
-        (0, 8, 0.25)
-    ]
-    assert result.fallback_reason is None
+def test_channel_mix_by_hand(mix: tuple[Session, dict[str, int]]) -> None:
+    session, _ = mix
+    result = channel_mix(session, contact_ids=None, now=NOW)
+    got = {
+        c.channel: (c.reachable, c.sends, c.clicks, c.conversions, c.click_rate, c.conversion_rate)
+        for c in result.channels
+    }
+    assert got == {
+        "email": (2, 4, 2, 1, 0.5, 0.25),
+        "sms": (2, 2, 1, 1, 0.5, 0.5),
+        "push": (1, 0, 0, 0, None, None),
+    }
+    # Expected conversions: SMS 2 * 0.5 = 1.0 beats email 2 * 0.25 = 0.5; push has no history.
+    assert [c.expected_conversions for c in result.channels] == [0.5, 1.0, None]
+    assert result.recommended_order == ["sms", "email", "push"]
+    assert [c.rate_basis for c in result.channels] == ["contacts", "contacts", "none"]
+    assert result.contacts == 5
+    assert result.detail.startswith("Lead with SMS (2 reachable, 50.00% conversion per send")
+    assert "push (1 reachable, no sends in the last 90 days)" in result.detail
 
 
-def test_smoothing_pulls_toward_the_global_rate(history: tuple[Session, dict[str, int]]) -> None:
-    session, ids = history
-    result = best_send_time(session, contact_ids=[ids["ny"]], now=NOW, min_sample=4, smoothing=4.0)
-    # (3 + 4 * 0.5) / (4 + 4)
-    assert result.expected_open_rate == pytest.approx(0.625)
+def test_a_small_audience_borrows_workspace_rates(
+    mix: tuple[Session, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session, ids = mix
+    result = channel_mix(session, contact_ids=[ids["c"]], now=NOW)
+    by_channel = {c.channel: c for c in result.channels}
+    assert [c.reachable for c in result.channels] == [0, 1, 0]
+    assert (by_channel["sms"].rate_basis, by_channel["sms"].sends) == ("workspace", 2)
+    # Nobody here is reachable by email or push, so their rates are not borrowed.
+    assert by_channel["email"].rate_basis == by_channel["push"].rate_basis == "none"
+    assert result.recommended_order == ["sms"]
+    assert "Nobody is reachable by email or push" in result.detail
+    monkeypatch.setattr(channel, "MIN_SENDS", 1)
+    own = channel_mix(session, contact_ids=[ids["c"]], now=NOW)
+    sms = own.channels[1]
+    assert (sms.rate_basis, sms.sends, sms.clicks, sms.conversions) == ("contacts", 1, 1, 1)
+    nobody = channel_mix(session, contact_ids=[ids["d"]], now=NOW)
+    assert nobody.recommended_order == []
+    assert nobody.detail == "Nobody in this audience can be reached by email, SMS or push."
 
 
-def test_all_contacts_and_berlin_slots(history: tuple[Session, dict[str, int]]) -> None:
-    session, _ = history
-    everyone = best_send_time(session, contact_ids=None, now=NOW, min_sample=1, smoothing=0.0)
-    assert everyone.total_sends == 10
-    slots = {(a.weekday, a.hour): a for a in everyone.alternatives}
-    assert slots[(3, 9)].sends == 2 and slots[(3, 9)].expected_open_rate == 0.0
-
-
-def test_fallback_when_no_slot_has_enough_sends(history: tuple[Session, dict[str, int]]) -> None:
-    session, ids = history
-    thin = best_send_time(session, contact_ids=[ids["berlin"]], now=NOW)
-    assert (thin.send_weekday, thin.send_hour_local) == (1, 10)
-    assert thin.fallback_reason is not None and "200" in thin.fallback_reason
-    nobody = best_send_time(session, contact_ids=[], now=NOW)
-    assert nobody.total_sends == 0 and (nobody.send_weekday, nobody.send_hour_local) == (1, 10)
-    assert nobody.fallback_reason is not None
-    short = best_send_time(
-        session, contact_ids=[ids["ny"]], now=NOW, lookback_days=30, min_sample=1
-    )
-    assert short.total_sends == 0
-
-
-def test_next_send_date() -> None:
-    saturday = date(2026, 11, 21)
-    assert next_send_date(today=saturday, start=None, send_weekday=1) == date(2026, 11, 24)
-    assert next_send_date(today=saturday, start=None, send_weekday=6) == date(2026, 11, 22)
-    # Never today, even when today is the weekday.
-    assert next_send_date(today=saturday, start=None, send_weekday=5) == date(2026, 11, 28)
-    assert next_send_date(today=saturday, start=date(2026, 12, 1), send_weekday=1) == date(
-        2026, 12, 1
-    )
-    assert next_send_date(today=saturday, start=date(2026, 11, 1), send_weekday=3) == date(
-        2026, 11, 26
-    )
-    with pytest.raises(ValueError):
-        next_send_date(today=saturday, start=None, send_weekday=7)
+def test_a_mix_compares_only_the_channels_asked_for(mix: tuple[Session, dict[str, int]]) -> None:
+    session, ids = mix
+    both = channel_mix(session, contact_ids=None, now=NOW, channels=["sms", "email"])
+    assert [c.channel for c in both.channels] == ["email", "sms"]
+    assert both.recommended_order == ["sms", "email"]
+    assert "push" not in both.detail
+    full = channel_mix(session, contact_ids=None, now=NOW)
+    assert both.channels == full.channels[:2]
+    push_only = channel_mix(session, contact_ids=[ids["c"]], now=NOW, channels=["push"])
+    assert push_only.detail == "Nobody in this audience can be reached by push."
+    for wrong in ([], ["fax"]):
+        with pytest.raises(ValueError, match="channels"):
+            channel_mix(session, contact_ids=None, now=NOW, channels=wrong)

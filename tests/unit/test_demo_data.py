@@ -17,10 +17,10 @@ from db.models import Delivery, Meta
 from db.workspace import workspace_version
 from tests.support.workspace import NOW, TODAY, add_action, new_engine
 from tools.audience import SegmentRules, build_segment
-from tools.channel import best_send_time
 from tools.creative import BrandSnapshot
 from tools.performance import channel_cost_per_conversion
 from tools.research import period_trends
+from tools.send_time import best_send_time
 from workspace.demo import REPEAT_SENDS, DemoStats, generate_demo_workspace
 
 CONTACTS = 3000

@@ -15,10 +15,10 @@ from db.engine import read_session, write_session
 from tests.support.workspace import NOW, TODAY, new_engine
 from tools.anomaly import kpi_anomalies
 from tools.audience import SegmentRules, build_segment
-from tools.channel import best_send_time
 from tools.experiment import variant_readout
 from tools.fatigue import creative_fatigue
 from tools.performance import channel_cost_per_conversion
+from tools.send_time import best_send_time
 from workspace.demo import BEST_SLOT, DemoStats, generate_demo_workspace
 
 CONTACTS = 6_000

@@ -26,8 +26,8 @@ from tests.support.workspace import (
     workspace_writer,
 )
 from tools.audience import SegmentRules, _classified, build_segment, segment_contact_ids
-from tools.channel import _slot_counts, best_send_time
 from tools.performance import kpi_summary
+from tools.send_time import _slot_counts, best_send_time
 from workspace.rollups import (
     ROLLUP_BUILD_KEY,
     ensure_rollups,

@@ -1,9 +1,9 @@
-"""Channel mix and send plans: reach, rates, order, time-zone waves and quiet hours."""
+"""Send plans: time-zone waves in UTC, daylight saving, and moves out of quiet hours."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,81 +12,8 @@ from hypothesis import strategies as st
 from sqlmodel import Session
 
 from db.engine import read_session, write_session
-from tests.support.workspace import NOW, add_contact, add_event, new_engine
-from tools import schedule
-from tools.schedule import channel_mix, in_quiet_hours, send_plan
-
-
-@pytest.fixture
-def mix(tmp_path: Path) -> Iterator[tuple[Session, dict[str, int]]]:
-    """Reach: email a, e; SMS a, c; push b. Email 4 sends, 2 clicks, 1 purchase; SMS 2, 1, 1."""
-    engine = new_engine(tmp_path)
-    day = timedelta(days=1)
-    with write_session(engine) as s:
-        ids = {
-            "a": add_contact(s, sms_consent=True),
-            "b": add_contact(s, bounced=True, push_consent=True),
-            "c": add_contact(s, email_consent=False, sms_consent=True),
-            "d": add_contact(s, unsubscribed=True, sms_consent=True, push_consent=True),
-            "e": add_contact(s),
-        }
-        for contact in (ids["a"], ids["e"]):
-            for n in (1, 2):
-                add_event(s, contact, "send", NOW - n * day, campaign=f"e{n}")
-            add_event(s, contact, "click", NOW - day, campaign="e1")
-        add_event(s, ids["a"], "purchase", NOW - day, campaign="e1", revenue=40.0)
-        add_event(s, ids["a"], "send", NOW - 100 * day, campaign="old")  # before the window
-        add_event(s, ids["e"], "send", NOW + day, campaign="later")  # after `now`
-        for contact in (ids["a"], ids["c"]):
-            add_event(s, contact, "send", NOW - 3 * day, channel="sms", campaign="s1")
-        add_event(s, ids["c"], "click", NOW - 3 * day, channel="sms", campaign="s1")
-        add_event(s, ids["c"], "purchase", NOW - 3 * day, channel="sms", campaign="s1")
-        add_event(s, ids["a"], "purchase", NOW - 2 * day, channel="search", campaign="")
-    with read_session(engine) as session:
-        yield session, ids
-    engine.dispose()
-
-
-def test_channel_mix_by_hand(mix: tuple[Session, dict[str, int]]) -> None:
-    session, _ = mix
-    result = channel_mix(session, contact_ids=None, now=NOW)
-    got = {
-        c.channel: (c.reachable, c.sends, c.clicks, c.conversions, c.click_rate, c.conversion_rate)
-        for c in result.channels
-    }
-    assert got == {
-        "email": (2, 4, 2, 1, 0.5, 0.25),
-        "sms": (2, 2, 1, 1, 0.5, 0.5),
-        "push": (1, 0, 0, 0, None, None),
-    }
-    # Expected conversions: SMS 2 * 0.5 = 1.0 beats email 2 * 0.25 = 0.5; push has no history.
-    assert [c.expected_conversions for c in result.channels] == [0.5, 1.0, None]
-    assert result.recommended_order == ["sms", "email", "push"]
-    assert [c.rate_basis for c in result.channels] == ["contacts", "contacts", "none"]
-    assert result.contacts == 5
-    assert result.detail.startswith("Lead with SMS (2 reachable, 50.00% conversion per send")
-    assert "push (1 reachable, no sends in the last 90 days)" in result.detail
-
-
-def test_a_small_audience_borrows_workspace_rates(
-    mix: tuple[Session, dict[str, int]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    session, ids = mix
-    result = channel_mix(session, contact_ids=[ids["c"]], now=NOW)
-    by_channel = {c.channel: c for c in result.channels}
-    assert [c.reachable for c in result.channels] == [0, 1, 0]
-    assert (by_channel["sms"].rate_basis, by_channel["sms"].sends) == ("workspace", 2)
-    # Nobody here is reachable by email or push, so their rates are not borrowed.
-    assert by_channel["email"].rate_basis == by_channel["push"].rate_basis == "none"
-    assert result.recommended_order == ["sms"]
-    assert "Nobody is reachable by email or push" in result.detail
-    monkeypatch.setattr(schedule, "MIN_SENDS", 1)
-    own = channel_mix(session, contact_ids=[ids["c"]], now=NOW)
-    sms = own.channels[1]
-    assert (sms.rate_basis, sms.sends, sms.clicks, sms.conversions) == ("contacts", 1, 1, 1)
-    nobody = channel_mix(session, contact_ids=[ids["d"]], now=NOW)
-    assert nobody.recommended_order == []
-    assert nobody.detail == "Nobody in this audience can be reached by email, SMS or push."
+from tests.support.workspace import add_contact, new_engine
+from tools.schedule import in_quiet_hours, send_plan
 
 
 def test_quiet_hours_wrap_midnight() -> None:
@@ -161,10 +88,16 @@ def test_a_skipped_hour_lands_when_clocks_jump(world: tuple[Session, list[int]])
         quiet_end=6,
     )
     new_york, berlin = plan.groups[1], plan.groups[0]
-    assert (new_york.send_at_utc, new_york.local_time) == (utc(2026, 3, 8, 7), "03:00")
+    # 02:00 does not exist in New York that day: it lands at 03:00 EDT, inside quiet hours,
+    # so the send moves to their end, 06:00 EDT.
+    assert new_york.planned_at_utc == utc(2026, 3, 8, 7)
+    assert (new_york.send_at_utc, new_york.local_time) == (utc(2026, 3, 8, 10), "06:00")
     assert new_york.note is not None and "clocks go forward" in new_york.note
     assert new_york.in_quiet_hours and not berlin.in_quiet_hours
+    assert (berlin.send_at_utc, berlin.local_time) == (utc(2026, 3, 8, 1), "02:00")
     assert plan.contacts_in_quiet_hours == 2
+    assert (plan.first_send_utc, plan.last_send_utc) == (utc(2026, 3, 8, 1), utc(2026, 3, 8, 10))
+    assert plan.detail.endswith("; 2 of them moved out of quiet hours.")
     # On the fall-back day 01:00 happens twice; the plan uses the first (EDT).
     back = send_plan(
         session,
@@ -175,6 +108,54 @@ def test_a_skipped_hour_lands_when_clocks_jump(world: tuple[Session, list[int]])
         quiet_end=0,
     )
     assert back.waves[0].send_at_utc == utc(2026, 11, 1, 5) and back.groups[0].note is None
+
+
+def test_quiet_hours_move_a_send_to_their_end(world: tuple[Session, list[int]]) -> None:
+    session, ids = world
+    new_york, berlin, kolkata = ids[0], ids[2], ids[5]
+    late = send_plan(
+        session,
+        contact_ids=[new_york, berlin, kolkata],
+        send_date=date(2026, 12, 1),
+        send_hour_local=22,
+        quiet_start=21,
+        quiet_end=8,
+    )
+    # 22:00 is in the evening part of a window that wraps midnight: 08:00 the next morning.
+    assert {g.timezone: (g.local_time, g.send_at_utc) for g in late.groups} == {
+        "America/New_York": ("08:00", utc(2026, 12, 2, 13)),
+        "Europe/Berlin": ("08:00", utc(2026, 12, 2, 7)),
+        "Asia/Kolkata": ("08:00", utc(2026, 12, 2, 2, 30)),
+    }
+    assert [g.planned_at_utc for g in late.groups] == [
+        utc(2026, 12, 1, 16, 30),
+        utc(2026, 12, 1, 21),
+        utc(2026, 12, 2, 3),
+    ]
+    assert late.contacts_in_quiet_hours == 3 and all(g.in_quiet_hours for g in late.groups)
+    assert (late.first_send_utc, late.last_send_utc) == (
+        utc(2026, 12, 2, 2, 30),
+        utc(2026, 12, 2, 13),
+    )
+    early = send_plan(
+        session,
+        contact_ids=[berlin],
+        send_date=date(2026, 12, 1),
+        send_hour_local=6,
+        quiet_start=21,
+        quiet_end=8,
+    )
+    # 06:00 is in the morning part: 08:00 the same day.
+    assert early.groups[0].send_at_utc == utc(2026, 12, 1, 7)
+    within = send_plan(
+        session,
+        contact_ids=[berlin],
+        send_date=date(2026, 12, 1),
+        send_hour_local=12,
+        quiet_start=12,
+        quiet_end=14,
+    )
+    assert (within.groups[0].local_time, within.contacts_in_quiet_hours) == ("14:00", 1)
 
 
 def test_send_plan_validates_hours(world: tuple[Session, list[int]]) -> None:
@@ -197,6 +178,7 @@ def test_send_plan_validates_hours(world: tuple[Session, list[int]]) -> None:
         quiet_end=0,
     )
     assert (empty.contacts, empty.waves, empty.detail) == (0, [], "No contacts to schedule.")
+    assert empty.first_send_utc is None and empty.last_send_utc is None
 
 
 def test_send_plan_counts_add_up(world: tuple[Session, list[int]]) -> None:
@@ -221,5 +203,10 @@ def test_send_plan_counts_add_up(world: tuple[Session, list[int]]) -> None:
         assert sum(g.contacts for g in plan.groups) == plan.contacts
         assert sum(w.contacts for w in plan.waves) == plan.contacts
         assert [w.send_at_utc for w in plan.waves] == sorted({w.send_at_utc for w in plan.waves})
+        # Nobody gets a message in quiet hours, and a move only ever delays a send.
+        assert not any(in_quiet_hours(int(g.local_time[:2]), 22, 7) for g in plan.groups)
+        assert all(g.send_at_utc >= g.planned_at_utc for g in plan.groups)
+        moved = sum(g.contacts for g in plan.groups if g.send_at_utc != g.planned_at_utc)
+        assert moved == plan.contacts_in_quiet_hours
 
     check()
