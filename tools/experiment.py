@@ -183,6 +183,9 @@ class Readout(BaseModel):
     ci_low: float
     ci_high: float
     """Wald confidence interval (level 1 - alpha) of rate_b - rate_a, unpooled standard error."""
+    relative_ci_low: float | None = None
+    relative_ci_high: float | None = None
+    """The interval relative to rate_a (as relative_lift is); None when rate_a is 0."""
     alpha: float
     significant: bool
     """p_value < alpha."""
@@ -294,6 +297,8 @@ def _readout(
         p_value=p_value,
         ci_low=diff - margin,
         ci_high=diff + margin,
+        relative_ci_low=(diff - margin) / rate_a if rate_a else None,
+        relative_ci_high=(diff + margin) / rate_a if rate_a else None,
         alpha=alpha,
         significant=significant,
         winner=winner,
@@ -302,19 +307,23 @@ def _readout(
 
 
 def thompson_allocation(
-    *, arms: dict[str, tuple[int, int]], draws: int = 10_000, seed: int
+    *, arms: dict[str, tuple[int, int]], draws: int = 10_000, seed: int, floor: float = 0.0
 ) -> dict[str, float]:
     """Share of traffic per arm by Thompson sampling: how often each arm's draw is the best.
 
     Each arm (successes s, trials n) has the posterior Beta(1 + s, 1 + n - s) of a uniform
     prior; every round draws once from each posterior (arms in name order, from
     random.Random(seed)) and the highest draw wins (ties go to the first name). The share
-    is wins / draws, so the same seed gives the same shares and they sum to 1.
+    is wins / draws, so the same seed gives the same shares and they sum to 1. With a
+    `floor`, every arm keeps that share and the rest is split by wins:
+    floor + (1 - arms * floor) * wins / draws.
     """
     if not arms:
         raise ValueError("arms must not be empty")
     if draws < 1:
         raise ValueError("draws must be at least 1")
+    if not 0 <= floor * len(arms) <= 1:
+        raise ValueError("floor must be between 0 and 1 / the number of arms")
     for name, (successes, trials) in arms.items():
         if trials < 0 or not 0 <= successes <= trials:
             raise ValueError(f"arm {name!r}: successes must be between 0 and trials")
@@ -329,4 +338,5 @@ def thompson_allocation(
             if sample > best:
                 best_name, best = name, sample
         wins[best_name] += 1
-    return {name: wins[name] / draws for name in arms}
+    spread = 1 - floor * len(arms)
+    return {name: floor + spread * wins[name] / draws for name in arms}

@@ -1,4 +1,4 @@
-"""A/B test: send two variants of a message and measure which works better."""
+"""A/B test: read out the last test, then send two variants of a message and measure which wins."""
 
 from __future__ import annotations
 

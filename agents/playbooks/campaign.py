@@ -24,13 +24,16 @@ def campaign_steps(
 
     The launch waits on every other step. A budget step appears only when the goal has
     a budget and a channel. `first` is a step the segment waits on (a launch reads
-    trends first); `ab_test` drafts two copy variants and designs the test before the
-    send is scheduled. Campaigns review no supplied copy, so `review_text` is unused.
+    trends first); `ab_test` first reads out the last finished test, drafts two copy
+    variants and designs the next test from the readout before the send is scheduled.
+    Campaigns review no supplied copy, so `review_text` is unused.
     """
     channels = list(goal.channels)
     said = channel_phrase(channels)
     steps: list[StepDraft] = []
     segment_after: list[str] = []
+    if ab_test:
+        steps.append(step("readout", "experiment.read_out_test", "Read out the last A/B test"))
     if first is not None:
         steps.append(first)
         segment_after = [first.key]
@@ -58,7 +61,7 @@ def campaign_steps(
                 "test",
                 "experiment.design_test",
                 "Design the A/B test and its sample size",
-                ["segment", "copy"],
+                ["readout", "segment", "copy"],
                 {"variants": 2, "metric": goal.kpi or "click-through rate"},
             )
         )

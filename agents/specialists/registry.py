@@ -24,6 +24,7 @@ SKILLS: dict[str, Skill] = {
         performance.KPIS,
         performance.PACING,
         research.SKILL,
+        experiment.READ_OUT,
         experiment.SKILL,
         compliance.SKILL,
         distribution.SKILL,

@@ -422,11 +422,18 @@ def test_every_playbook_plans_end_to_end(playbook: str) -> None:
     assert plan.steps
 
 
-def test_ab_test_drafts_two_variants_and_designs_the_test() -> None:
-    steps = {s.key: s for s in steps_for(_goal("ab_test", channels=["email"]))}
+def test_ab_test_reads_out_the_last_test_then_designs_the_next() -> None:
+    planned = steps_for(_goal("ab_test", channels=["email"]))
+    steps = {s.key: s for s in planned}
+    assert (planned[0].key, planned[0].kind, planned[0].depends_on) == (
+        "readout",
+        "read_out_test",
+        [],
+    )
     assert steps["copy"].inputs["variants"] == 2
     assert steps["test"].agent == "experiment"
-    assert set(steps["test"].depends_on) == {"segment", "copy"}
+    # The design takes its baseline from the readout.
+    assert set(steps["test"].depends_on) == {"readout", "segment", "copy"}
     assert "test" in steps["compliance"].depends_on
 
 

@@ -16,8 +16,10 @@ from sqlmodel import Session
 
 from db.engine import read_session, write_session
 from db.models import Event
-from tests.support.workspace import NOW, add_contact, new_engine
+from tests.support.workspace import NOW, add_contact, new_engine, workspace_writer
+from tools.ab_tests import SETTLE_DAYS, ab_test_readout, finished_ab_tests
 from tools.experiment import (
+    Readout,
     design_ab_test,
     readout_two_proportions,
     sample_size_two_proportions,
@@ -122,6 +124,9 @@ def test_readout_by_hand() -> None:
     assert readout.ci_high == pytest.approx(0.03 + 1.959964 * se, abs=1e-6)
     assert readout.significant and readout.winner == "B"
     assert "B wins" in readout.detail and "+3.00 points (+30.0%)" in readout.detail
+    # The interval relative to A's rate, as the relative lift is.
+    assert readout.relative_ci_low == pytest.approx(readout.ci_low / 0.10)
+    assert readout.relative_ci_high == pytest.approx(readout.ci_high / 0.10)
 
 
 def test_readout_without_a_winner() -> None:
@@ -130,6 +135,7 @@ def test_readout_without_a_winner() -> None:
     assert close.ci_low < 0 < close.ci_high
     flat = readout_two_proportions(successes_a=0, n_a=50, successes_b=0, n_b=80)
     assert (flat.z, flat.p_value, flat.relative_lift, flat.winner) == (0.0, 1.0, None, None)
+    assert (flat.relative_ci_low, flat.relative_ci_high) == (None, None)
     worse = readout_two_proportions(successes_a=300, n_a=2000, successes_b=200, n_b=2000)
     assert worse.winner == "A" and worse.absolute_lift < 0
 
@@ -227,6 +233,45 @@ def test_variant_readout_needs_two_variants(ab_campaign: Session) -> None:
         variant_readout(ab_campaign, campaign="spring", metric="send")  # type: ignore[arg-type]
 
 
+def test_finished_tests_are_found_in_the_rollup_once_settled(ab_campaign: Session) -> None:
+    sent = (NOW - timedelta(days=3)).date()
+    assert finished_ab_tests(ab_campaign, today=sent + timedelta(days=SETTLE_DAYS - 1)) == []
+    (test,) = finished_ab_tests(ab_campaign, today=sent + timedelta(days=SETTLE_DAYS))
+    # "autumn" and the SMS click have no sends: they are not tests.
+    assert (test.campaign, test.channel, test.variants) == ("spring", "email", ["A", "B"])
+    assert (test.first_send, test.last_send, test.sends) == (sent, sent, 20)
+
+
+def test_a_test_readout_is_kept_until_the_workspace_changes(tmp_path: Path) -> None:
+    engine = new_engine(tmp_path)
+    with workspace_writer(engine) as s:
+        people = [add_contact(s) for _ in range(4)]
+        for n, contact in enumerate(people):
+            add_variant_event(s, contact, "send", "AB"[n % 2])
+        add_variant_event(s, people[1], "click", "B")
+
+    def read(session: Session) -> Readout:
+        return ab_test_readout(
+            session, campaign="spring", channel="email", metric="click", alpha=0.05
+        )
+
+    with read_session(engine) as session:
+        first = read(session)
+        assert first == variant_readout(session, campaign="spring")
+        first.n_a = 0  # the caller's copy: the kept readout is not changed
+        assert read(session).n_a == 2
+    with write_session(engine) as s:  # a write that does not bump the version
+        add_variant_event(s, people[0], "click", "A")
+    with read_session(engine) as session:
+        assert read(session).successes_a == 0
+    with workspace_writer(engine):
+        pass
+    with read_session(engine) as session:
+        assert read(session) == variant_readout(session, campaign="spring")
+        assert read(session).successes_a == 1
+    engine.dispose()
+
+
 # --- Thompson sampling -----------------------------------------------------------------
 
 
@@ -249,6 +294,16 @@ def test_thompson_favours_the_clear_winner_and_is_deterministic() -> None:
         thompson_allocation(arms={"A": (3, 2)}, seed=1)
     with pytest.raises(ValueError):
         thompson_allocation(arms={"A": (1, 2)}, draws=0, seed=1)
+
+
+def test_thompson_floor_keeps_every_arm_in_the_rotation() -> None:
+    arms = {"A": (200, 2000), "B": (260, 2000)}
+    plain = thompson_allocation(arms=arms, seed=11)
+    shares = thompson_allocation(arms=arms, seed=11, floor=0.1)
+    assert shares["B"] == pytest.approx(0.1 + 0.8 * plain["B"])
+    assert shares["A"] >= 0.1 and math.fsum(shares.values()) == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        thompson_allocation(arms=arms, seed=11, floor=0.6)
 
 
 @settings(max_examples=30, deadline=None)
