@@ -259,7 +259,7 @@ def kpi_anomalies(
                     **anomaly.model_dump(),
                     metric=metric,
                     channel=channel,
-                    sentence=_sentence(anomaly, metric, channel, window),
+                    sentence=anomaly_sentence(anomaly, metric, channel, window),
                 )
             )
     found.sort(key=lambda a: (-abs(a.score), a.day, a.metric))
@@ -288,8 +288,10 @@ def kpi_anomalies(
     )
 
 
-def _sentence(anomaly: Anomaly, metric: str, channel: str | None, window: int) -> str:
-    subject = f"{channel.capitalize()} {metric}" if channel else f"Total {metric}"
+def anomaly_sentence(anomaly: Anomaly, metric: str, channel: str | None, window: int) -> str:
+    """The anomaly in words: what, when, how far from the median, and its score."""
+    name = {"sms": "SMS"}.get(channel or "", (channel or "").replace("_", " ").capitalize())
+    subject = f"{name} {metric}" if channel else f"Total {metric}"
     money = metric in MONEY_METRICS
 
     def amount(x: float) -> str:

@@ -1,29 +1,38 @@
 """Creative fatigue: does a creative's click rate fall each time the same person gets it again?
 
-For every campaign (creative) that reached someone more than once in the lookback window,
-each send in the window is numbered per contact in time order (exposure 1, 2, 3 ..., a
-window function over (contact, channel, campaign)), and a send counts as clicked when the
-contact clicked that campaign before their next exposure to it. The click rate per
-exposure number is then fitted with a log-linear model, log(rate) = a + b * exposure, by
-weighted least squares with weights sends * p / (1 - p) (the inverse of the binomial
-variance of log p), over the exposure numbers 1, 2, ... that each have at least
-`min_sends` sends (the first one short of that ends the series; rates are smoothed as
-(clicks + 0.5) / (sends + 1)).
+A creative is a campaign on a channel. For every one that reached someone more than once
+in the lookback window, each send in the window is numbered per contact in time order
+(exposure 1, 2, 3 ..., a window function over (contact, channel, campaign)), and a send
+counts as clicked when the contact clicked that campaign before their next exposure to
+it. The click rate per exposure number is then fitted with a log-linear model,
+log(rate) = a + b * exposure, by weighted least squares with weights sends * p / (1 - p)
+(the inverse of the binomial variance of log p), over the exposure numbers 1, 2, ... that
+each have at least `min_sends` sends (the first one short of that ends the series; rates
+are smoothed as (clicks + 0.5) / (sends + 1)).
 
 decay per exposure = 1 - exp(b): the share of the click rate lost with each repeat.
 
 A campaign is flagged as fatiguing when it has at least MIN_EXPOSURES such exposure
 numbers, its decay per exposure is at least `min_decay` (8% by default), and the slope
 is clearly negative: b / se(b) <= -MIN_Z, with se(b) = 1 / sqrt(sum w (x - mean_w x)^2).
+
+Given an executed segment, only its members' sends count: how this audience takes repeats,
+read through the members' rows of the (contact, event, time) index instead of the window;
+past `max_contacts` members, an even sample of them (every k-th contact id) bounds the cost.
+New copy reuses a creative when it carries the creative's theme: every word of the
+campaign's name once the channel and the date are dropped ("email-trail-essentials" ->
+"trail essentials").
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 MIN_DECAY = 0.08
@@ -32,6 +41,8 @@ MIN_EXPOSURES = 3
 """Exposure numbers (each with at least min_sends sends) needed to fit a trend."""
 MIN_Z = 1.96
 """The slope must be this many standard errors below zero."""
+_NOT_THEME = frozenset({"email", "sms", "push", "social", "search", "display", "web", "mail"})
+"""Channel words in campaign names: they say where a creative went, not what it says."""
 
 
 class ExposureRate(BaseModel):
@@ -57,6 +68,10 @@ class CampaignFatigue(BaseModel):
     slope: float | None
     """b in log(click rate) = a + b * exposure; None without enough exposures."""
     slope_se: float | None
+    slope_z: float | None
+    """slope / slope_se, how clear the trend is: fatiguing needs at most -MIN_Z."""
+    fitted_sends: int
+    """Sends over the fitted exposure numbers."""
     decay_per_exposure: float | None
     """1 - exp(slope): share of the click rate lost with each repeat."""
     fatiguing: bool
@@ -77,6 +92,10 @@ class FatigueReport(BaseModel):
     sentences: list[str]
     """One sentence per flagged campaign."""
     detail: str
+    contacts: int | None = None
+    """Members of the segment measured; None: every contact of the workspace."""
+    contacts_measured: int | None = None
+    """Of those, the ones whose sends were read (fewer when the segment was sampled)."""
 
 
 def creative_fatigue(
@@ -86,11 +105,16 @@ def creative_fatigue(
     lookback_days: int = 120,
     min_sends: int = 200,
     min_decay: float = MIN_DECAY,
+    segment_action_id: str | None = None,
+    channels: Sequence[str] | None = None,
+    max_contacts: int | None = None,
 ) -> FatigueReport:
     """Find creatives whose click rate decays with repeated exposure (see the module docstring).
 
     A campaign is examined when some contact got it more than once in the `lookback_days`
-    before `now`; its sends in that window are numbered per contact.
+    before `now`; its sends in that window are numbered per contact. `segment_action_id`
+    keeps the members of that executed segment (every k-th by id, when there are more than
+    `max_contacts`), `channels` those channels' campaigns.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -100,22 +124,41 @@ def creative_fatigue(
         raise ValueError("min_sends must be at least 1")
     if not 0 < min_decay < 1:
         raise ValueError("min_decay must be between 0 and 1")
-    params = {"start": _utc_text(now - timedelta(days=lookback_days)), "now": _utc_text(now)}
+    if max_contacts is not None and max_contacts < 1:
+        raise ValueError("max_contacts must be at least 1")
+    params: dict[str, object] = {
+        "start": _utc_text(now - timedelta(days=lookback_days)),
+        "now": _utc_text(now),
+    }
+    # NOT INDEXED for the whole workspace: the window is a large share of the table, and a
+    # sequential scan reads it far faster than the (event, occurred_at) index followed by
+    # one table lookup per row. A segment is read member by member (CROSS JOIN keeps that
+    # order in SQLite) through the (contact_id, event, occurred_at) index.
+    source, members = "event e NOT INDEXED", ""
+    contacts: tuple[int, int] | None = None
+    if segment_action_id is not None:
+        stride, contacts = _sample(session, segment_action_id, max_contacts)
+        source = (
+            "(SELECT contact_id FROM (SELECT contact_id, row_number() OVER (ORDER BY contact_id)"
+            " AS n FROM segmentmember WHERE action_id = :segment) WHERE n % :stride = 0) m "
+            "CROSS JOIN event e"
+        )
+        members = "AND e.contact_id = m.contact_id"
+        params.update(segment=segment_action_id, stride=stride)
+    channel_filter = ""
+    if channels is not None:
+        channel_filter = "AND e.channel IN :channels"
+        params["channels"] = list(channels)
     # One pass over the window's sends and clicks, sorted per (contact, channel, campaign)
     # by time, sends before clicks at the same instant: the running count of sends is the
     # exposure number (ROW_NUMBER over that contact's sends of the campaign), and a click
-    # whose previous row is a send is the first click on that exposure. NOT INDEXED: the
-    # window is a large share of the table, and a sequential scan reads it far faster than
-    # the (event, occurred_at) index followed by one table lookup per row.
-    rows = (
-        session.connection()
-        .execute(
-            text("""
+    # whose previous row is a send is the first click on that exposure.
+    query = text(f"""
             WITH window_events AS (
-                SELECT id, contact_id, channel, campaign, event, occurred_at
-                FROM event NOT INDEXED
-                WHERE event IN ('send', 'click') AND occurred_at >= :start
-                    AND occurred_at < :now AND campaign != ''
+                SELECT e.id, e.contact_id, e.channel, e.campaign, e.event, e.occurred_at
+                FROM {source}
+                WHERE e.event IN ('send', 'click') AND e.occurred_at >= :start
+                    AND e.occurred_at < :now AND e.campaign != '' {members} {channel_filter}
             ),
             repeated AS (
                 SELECT channel, campaign FROM window_events WHERE event = 'send'
@@ -138,11 +181,10 @@ def creative_fatigue(
             WHERE exposure > 0
             GROUP BY channel, campaign, exposure
             ORDER BY channel, campaign, exposure
-            """),
-            params,
-        )
-        .all()
-    )
+            """)
+    if channels is not None:
+        query = query.bindparams(bindparam("channels", expanding=True))
+    rows = session.connection().execute(query, params).all()
     grouped: dict[tuple[str, str], list[ExposureRate]] = {}
     for row in rows:
         grouped.setdefault((row.channel, row.campaign), []).append(
@@ -185,7 +227,28 @@ def creative_fatigue(
         flagged=[c.campaign for c in flagged],
         sentences=[c.sentence for c in flagged],
         detail=detail,
+        contacts=contacts[0] if contacts else None,
+        contacts_measured=contacts[1] if contacts else None,
     )
+
+
+def _sample(
+    session: Session, segment_action_id: str, max_contacts: int | None
+) -> tuple[int, tuple[int, int]]:
+    """The k that keeps every k-th member by id, at most `max_contacts` of them, and
+    (members, members kept)."""
+    members = (
+        session.connection()
+        .execute(
+            text("SELECT count(*) FROM segmentmember WHERE action_id = :segment"),
+            {"segment": segment_action_id},
+        )
+        .scalar_one()
+    )
+    if max_contacts is None or members <= max_contacts:
+        return 1, (members, members)
+    stride = math.ceil(members / max_contacts)
+    return stride, (members, members // stride)
 
 
 def fit_decay(rates: list[ExposureRate]) -> tuple[float, float] | None:
@@ -225,6 +288,8 @@ def _assess(
             fitted_exposures=len(fitted),
             slope=None,
             slope_se=None,
+            slope_z=None,
+            fitted_sends=sum(r.sends for r in fitted),
             decay_per_exposure=None,
             fatiguing=False,
             sentence=(
@@ -264,10 +329,32 @@ def _assess(
         fitted_exposures=len(fitted),
         slope=round(slope, 6),
         slope_se=round(se, 6),
+        slope_z=round(slope / se, 2),
+        fitted_sends=sum(r.sends for r in fitted),
         decay_per_exposure=round(decay, 4),
         fatiguing=fatiguing,
         sentence=sentence,
     )
+
+
+def creative_theme(campaign: str) -> tuple[str, ...]:
+    """What a campaign's name says it is about: its words without channel names and numbers."""
+    words = re.findall(r"[a-z0-9]+", campaign.lower())
+    return tuple(w for w in words if not w.isdigit() and w not in _NOT_THEME)
+
+
+def reused_creative(text: str, campaigns: Sequence[str]) -> str | None:
+    """The first of the campaigns whose whole theme the text carries (any case or number)."""
+    said = {_singular(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
+    for campaign in campaigns:
+        theme = creative_theme(campaign)
+        if theme and all(_singular(w) in said for w in theme):
+            return campaign
+    return None
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
 def _ordinal(n: int) -> str:

@@ -11,9 +11,24 @@ import pytest
 from sqlmodel import Session
 
 from db.engine import read_session, write_session
-from tests.support.workspace import add_contact, add_event, add_spend, new_engine
+from db.models import SegmentMember
+from tests.support.workspace import (
+    add_action,
+    add_contact,
+    add_event,
+    add_spend,
+    new_engine,
+    workspace_writer,
+)
 from tools.anomaly import daily_kpis, detect_anomalies, kpi_anomalies, modified_z_score
-from tools.fatigue import ExposureRate, creative_fatigue, fit_decay
+from tools.channel_anomaly import channel_anomalies
+from tools.fatigue import (
+    ExposureRate,
+    creative_fatigue,
+    creative_theme,
+    fit_decay,
+    reused_creative,
+)
 
 DAY0 = date(2026, 10, 1)
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -144,6 +159,87 @@ def test_kpi_anomalies_finds_the_spend_spike(spend_history: Session) -> None:
         kpi_anomalies(spend_history, start=start, end=end, metrics=["likes"])
 
 
+# --- per-channel spend and revenue from the rollups -------------------------------------
+
+
+@pytest.fixture
+def channel_history(tmp_path: Path) -> Iterator[Session]:
+    """40 days: search spend near 100 (400 on day 34), social revenue near 21 (300 on day
+    33), and an email campaign on day 30 that multiplies email sends and spend, with its
+    revenue the day after."""
+    engine = new_engine(tmp_path)
+    rows: list[tuple[str, str, str, float]] = []
+    with workspace_writer(engine) as s:
+        contact = add_contact(s)
+        for n in range(40):
+            day = DAY0 + timedelta(days=n)
+            add_spend(s, day, "search", 400.0 if n == 34 else 100.0 + (n % 5) - 2)
+            add_spend(s, day, "email", 50.0 if n == 30 else 5.0)
+            noon = text_at(datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
+            rows += [("email", "send", noon, 0.0)] * (200 if n == 30 else 10)
+            rows.append(("social", "purchase", noon, 300.0 if n == 33 else 20.0 + n % 3))
+            if n == 31:
+                rows.append(("email", "purchase", noon, 500.0))
+        s.connection().exec_driver_sql(
+            "INSERT INTO event (contact_id, channel, event, campaign, occurred_at, variant, "
+            "revenue) VALUES (?, ?, ?, 'c1', ?, '', ?)",
+            [(contact, *row) for row in rows],
+        )
+    with read_session(engine) as s:
+        yield s
+    engine.dispose()
+
+
+def test_channel_anomalies_report_spend_and_revenue_and_set_campaigns_aside(
+    channel_history: Session,
+) -> None:
+    start, end = DAY0 + timedelta(days=28), DAY0 + timedelta(days=39)
+    report = channel_anomalies(channel_history, start=start, end=end)
+    found = [(a.day, a.channel, a.metric, a.value, a.usual, a.direction) for a in report.anomalies]
+    # Search spend: baseline 98..102, median 100, MAD 1, so 0.6745 * 300 = 202.35.
+    # Social revenue: baseline 20..22, median 21, MAD 1, so 0.6745 * 279 = 188.19.
+    assert found == [
+        (date(2026, 11, 4), "search", "spend", 400.0, 100.0, "spike"),
+        (date(2026, 11, 3), "social", "revenue", 300.0, 21.0, "spike"),
+    ]
+    assert [a.score for a in report.anomalies] == [202.35, 188.19]
+    assert report.anomalies[0].sentence.startswith(
+        "Search spend on Wednesday 2026-11-04 was 400.00, 4.0x the median of 100.00"
+    )
+    # The email campaign of day 30 explains its spend that day and its revenue the next
+    # (both against constant baselines): counted, not listed.
+    assert report.campaign_days == 2
+    assert report.detail == (
+        "2 anomalies in daily spend or revenue per channel from 2026-10-29 to 2026-11-09 "
+        "(|robust z-score| >= 3.5); 2 on campaign days set aside."
+    )
+    # The days before `start` are read as the baseline; the first days of data, which
+    # have none, are never scored.
+    (only,) = channel_anomalies(
+        channel_history, start=date(2026, 11, 4), end=date(2026, 11, 4)
+    ).anomalies
+    assert (only.channel, only.metric) == ("search", "spend")
+    whole = channel_anomalies(channel_history, start=DAY0, end=end)
+    assert [(a.channel, a.metric) for a in whole.anomalies] == [
+        ("search", "spend"),
+        ("social", "revenue"),
+    ]
+    with pytest.raises(ValueError, match="before start"):
+        channel_anomalies(channel_history, start=end, end=start)
+
+
+def test_an_unbounded_score_is_recorded_as_none(tmp_path: Path) -> None:
+    engine = new_engine(tmp_path)
+    with workspace_writer(engine) as s:
+        for n in range(10):
+            add_spend(s, DAY0 + timedelta(days=n), "display", 9.0 if n == 9 else 3.0)
+    with read_session(engine) as s:
+        (flat,) = channel_anomalies(s, start=DAY0, end=DAY0 + timedelta(days=9)).anomalies
+    engine.dispose()
+    assert (flat.value, flat.usual, flat.score) == (9.0, 3.0, None)
+    assert "every one of those days had the same value" in flat.sentence
+
+
 # --- creative fatigue -------------------------------------------------------------------
 
 CONTACTS = 250
@@ -226,6 +322,74 @@ def test_too_few_sends_per_exposure_means_no_verdict(repeats: Session) -> None:
     assert "3 are needed" in late.campaigns[0].sentence
     with pytest.raises(ValueError, match="timezone"):
         creative_fatigue(repeats, now=datetime(2026, 11, 21))
+
+
+def test_a_segment_measures_only_its_members_on_its_channels(repeats: Session) -> None:
+    engine = repeats.get_bind()
+    with write_session(engine) as s:  # type: ignore[arg-type]
+        segment = add_action(s, "act-segment")
+        # Contacts 1..125: every clicker of both creatives is among them (the first n of
+        # each send click), but not ids[-1], whose late click credits the whole list's
+        # second exposure.
+        s.add_all(SegmentMember(action_id=segment, contact_id=c) for c in range(1, 126))
+    report = creative_fatigue(
+        repeats, now=NOW, min_sends=100, segment_action_id=segment, channels=["email"]
+    )
+    by_name = {c.campaign: c for c in report.campaigns}
+    assert set(by_name) == {"tired", "fresh"}
+    tired, fresh = by_name["tired"], by_name["fresh"]
+    assert [(e.exposure, e.sends, e.clicks) for e in tired.exposures] == [
+        (1, 125, 75),
+        (2, 125, 50),
+        (3, 125, 33),
+        (4, 125, 22),
+    ]
+    assert [e.click_rate for e in tired.exposures] == [0.6, 0.4, 0.264, 0.176]
+    assert [(e.sends, e.clicks) for e in fresh.exposures] == [(125, 50)] * 4
+    assert report.flagged == ["tired"]
+    assert tired.fitted_sends == 500 and tired.fitted_exposures == 4
+    # The slope over its standard error, as recorded: clearly below -MIN_Z.
+    assert tired.slope is not None and tired.slope_se is not None and tired.slope_z is not None
+    assert tired.slope_z == round(tired.slope / tired.slope_se, 2) and tired.slope_z < -1.96
+    assert fresh.slope_z == pytest.approx(0, abs=0.01) and not fresh.fatiguing
+    assert "from 60.0% on the first send to 17.6% on the 4th (500 sends)" in tired.sentence
+    assert (report.contacts, report.contacts_measured) == (125, 125)
+    assert creative_fatigue(repeats, now=NOW).contacts is None
+    # Past max_contacts, every k-th member by id: k = ceil(125 / 50) = 3 keeps contacts
+    # 3, 6, ..., 123; of them 25, 16, 11 and 7 are among the first 75, 50, 33, 22 clickers.
+    sample = creative_fatigue(
+        repeats, now=NOW, min_sends=40, segment_action_id=segment, max_contacts=50
+    )
+    assert (sample.contacts, sample.contacts_measured) == (125, 41)
+    (sampled,) = [c for c in sample.campaigns if c.campaign == "tired"]
+    assert [(e.sends, e.clicks) for e in sampled.exposures] == [
+        (41, 25),
+        (41, 16),
+        (41, 11),
+        (41, 7),
+    ]
+    # The segment's SMS got nothing twice; an empty segment has nothing at all.
+    sms = creative_fatigue(repeats, now=NOW, segment_action_id=segment, channels=["sms"])
+    assert sms.campaigns == [] and sms.detail.startswith("No campaign reached anyone twice")
+    nobody = creative_fatigue(repeats, now=NOW, segment_action_id="act-none")
+    assert nobody.campaigns == []
+
+
+def test_a_creative_is_known_by_the_words_of_its_name() -> None:
+    assert creative_theme("email-trail-essentials") == ("trail", "essentials")
+    assert creative_theme("email-2026-10-05-newsletter") == ("newsletter",)
+    assert creative_theme("SMS_2026-10-09_Flash-Sale") == ("flash", "sale")
+    assert creative_theme("email-2026-10-05") == ()
+    creatives = ["email-member-picks", "email-trail-essentials", "email-2026-10-05"]
+    # The whole theme, in any case and either number, anywhere in the text.
+    assert reused_creative("Trail essentials for winter", creatives) == "email-trail-essentials"
+    assert reused_creative("Your essential kit for the TRAIL", creatives) == (
+        "email-trail-essentials"
+    )
+    assert reused_creative("A member pick for you", creatives) == "email-member-picks"
+    # Part of a theme is not the creative; a name without words matches nothing.
+    assert reused_creative("Trail notes from Northwind", creatives) is None
+    assert reused_creative("News from 2026-10-05", creatives) is None
 
 
 def test_fit_decay_recovers_a_geometric_decay() -> None:
