@@ -7,18 +7,21 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from agents.accounts import generate_password, set_user
 from agents.policy import load_policy
-from db.engine import make_engine, write_session
+from db.engine import make_engine, read_session, write_session
 from db.models import Contact, Meta, User
 from db.schema import migrate
-from db.settings import Settings
-from workspace.demo import DemoStats, generate_demo_workspace
-from workspace.rollups import refresh_rollups
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from db.settings import Settings
+    from workspace.demo import DemoStats
 
 DEMO_CONTACTS = 20_000
 DEMO_SEED = 7
@@ -61,15 +64,24 @@ def initialise(
     auth_secret(settings)
     password: str | None = None
     now = datetime.now(UTC)
-    with write_session(engine) as session:
-        if session.exec(select(func.count()).select_from(User)).one() == 0:
-            password = generate_password()
-            set_user(session, name="admin", role="admin", password=password, actor="setup", now=now)
+    # Every start reads; only a first run takes the write lock (and checks again under it).
+    if not _has_users(engine):
+        with write_session(engine) as session:
+            if session.exec(select(User.id).limit(1)).first() is None:
+                password = generate_password()
+                set_user(
+                    session, name="admin", role="admin", password=password, actor="setup", now=now
+                )
     demo = None
     with Session(engine) as session:
-        seeded = session.get(Meta, "workspace_source") is not None
-        has_contacts = session.exec(select(func.count()).select_from(Contact)).one() > 0
-    if not seeded and not has_contacts:
+        empty = (
+            session.get(Meta, "workspace_source") is None
+            and session.exec(select(Contact.id).limit(1)).first() is None
+        )
+    if empty:
+        from workspace.demo import generate_demo_workspace
+        from workspace.rollups import refresh_rollups
+
         with write_session(engine) as session:
             demo = generate_demo_workspace(
                 session, contacts=demo_contacts, seed=DEMO_SEED, today=today or now.date()
@@ -77,3 +89,8 @@ def initialise(
             # Build the derived tables now, not on the first card's tool call.
             refresh_rollups(session)
     return engine, FirstRun(admin_password=password, demo=demo)
+
+
+def _has_users(engine: Engine) -> bool:
+    with read_session(engine) as session:
+        return session.exec(select(User.id).limit(1)).first() is not None

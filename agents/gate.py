@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from agents.policy import Policy, Risk, Role, needs_approval, role_rank
+from agents.policy import Policy, Risk, Role, needs_approval
 from tools.compliance import Check, ContentRules, check_content
 from tools.creative import SMS_LIMIT, BrandSnapshot, Copy
 
@@ -72,9 +72,8 @@ def run_gate(
         level = earned.level
         checks.append(Check(rule="earned_autonomy", passed=True, detail=earned.detail))
     checks = with_rule_versions(checks, policy, content)
-    required: Role = "approver" if escalate else policy.approvals.decide_role
-    if role_rank(policy.approvals.decide_role) > role_rank(required):
-        required = policy.approvals.decide_role
+    # Spend or an audience above the thresholds needs an approver, whatever decide_role says.
+    required = cast(Role, policy.role_for("decide", action_role="approver" if escalate else None))
     return GateResult(
         checks=checks,
         risk=risk,

@@ -1,4 +1,4 @@
-"""The iterative ledger: after each executed action, weigh the result against the goal.
+"""The iterative ledger: store a drafted plan, then weigh each executed result against the goal.
 
 The verdict is one of: continue (nothing to change), revise (a new plan version with a
 step-by-step diff; steps already decided are left alone and never asked again), or ask
@@ -10,14 +10,14 @@ revisions and a revision can be explained from the record.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
 from agents import lifecycle
 from agents.lifecycle import Actor
-from agents.planning.goal import Goal
+from agents.planning.goal import Goal, PlanDraft
 from agents.specialists.experiment import design_for_plan
 from db.audit import append_audit
 from db.models import Action, Plan, PlanRevision, Step
@@ -44,6 +44,64 @@ class Review:
     changes: list[StepChange] = field(default_factory=list)
     goal: dict[str, Any] | None = None
     """The goal after the revision, when it changes."""
+
+
+def record_plan(
+    session: Session,
+    draft: PlanDraft,
+    *,
+    plan_id: str,
+    brief: str,
+    actor: str,
+    today: date,
+    thread_id: str | None,
+    notices: list[str],
+    now: datetime,
+) -> Plan:
+    """Store a planner's draft as version 1 of a new plan: the plan, its steps and the audit."""
+    plan = Plan(
+        id=plan_id,
+        brief=brief,
+        goal=draft.goal.model_dump(mode="json"),
+        planner=draft.planner,
+        today=today,
+        created_by=actor,
+        created_at=now,
+        thread_id=thread_id,
+        notices=notices,
+    )
+    ids = {s.key: lifecycle.new_id("step") for s in draft.steps}
+    session.add(plan)
+    session.flush()
+    for position, s in enumerate(draft.steps):
+        session.add(
+            Step(
+                id=ids[s.key],
+                plan_id=plan.id,
+                position=position,
+                key=s.key,
+                agent=s.agent,
+                kind=s.kind,
+                title=s.title,
+                depends_on=[ids[d] for d in s.depends_on],
+                inputs=s.inputs,
+            )
+        )
+    append_audit(
+        session,
+        at=now,
+        actor=actor,
+        kind="plan.created",
+        entity="plan",
+        entity_id=plan.id,
+        data={
+            "brief": brief,
+            "planner": draft.planner,
+            "playbook": draft.goal.playbook,
+            "notices": notices,
+        },
+    )
+    return plan
 
 
 def review(session: Session, plan: Plan, action: Action) -> Review:

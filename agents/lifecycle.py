@@ -14,27 +14,18 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from agents.policy import Policy, role_rank
+from agents.errors import DecisionError
+from agents.policy import Policy
 from db.audit import append_audit
 from db.models import Action, ActionRevision, Decision, Meta
 
-ErrorCode = Literal[
-    "not_found", "already_decided", "stale_revision", "forbidden", "policy", "invalid", "paused"
-]
 KILL_SWITCH_KEY = "kill_switch"
-
-
-class DecisionError(Exception):
-    """A decision the server refused; `str()` is one sentence a person can act on."""
-
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -61,6 +52,36 @@ def params_hash(params: dict[str, Any]) -> str:
 def kill_switch_on(session: Session) -> bool:
     row = session.get(Meta, KILL_SWITCH_KEY)
     return row is not None and row.value == "on"
+
+
+def set_kill_switch(session: Session, *, on: bool, actor: Actor, now: datetime) -> int:
+    """Engage or release the kill switch; engaging cancels approved actions not yet started.
+
+    Returns how many actions it cancelled.
+    """
+    session.merge(Meta(key=KILL_SWITCH_KEY, value="on" if on else "off"))
+    append_audit(
+        session,
+        at=now,
+        actor=actor.name,
+        kind="kill_switch." + ("engaged" if on else "released"),
+        entity="workspace",
+        entity_id="",
+    )
+    if not on:
+        return 0
+    cancelled = 0
+    for action in session.exec(select(Action).where(Action.status == "approved")):
+        cancel(session, action, actor=actor, reason="kill switch engaged", now=now)
+        cancelled += 1
+    return cancelled
+
+
+def interrupted(session: Session) -> list[Action]:
+    """Actions a crash can leave behind: approved but not started, or still executing."""
+    return list(
+        session.exec(select(Action).where(col(Action.status).in_(("approved", "executing"))))
+    )
 
 
 def load_for_decision(session: Session, *, action_id: str, revision: int) -> Action:
@@ -92,14 +113,8 @@ def last_decider(session: Session, action_id: str) -> str | None:
 
 def check_role(action: Action, actor: Actor, policy: Policy) -> None:
     """Refuse a person whose stored role is below what this action needs."""
-    if actor is POLICY_ACTOR:
-        return
-    needed = max((action.required_role, policy.approvals.decide_role), key=role_rank)
-    if role_rank(actor.role) < role_rank(needed):
-        raise DecisionError(
-            "forbidden",
-            f"{actor.name} is a {actor.role}; deciding on this action needs the {needed} role.",
-        )
+    if actor is not POLICY_ACTOR:
+        policy.require(actor.name, actor.role, "decide", action_role=action.required_role)
 
 
 def _compare_and_set(
@@ -124,7 +139,9 @@ def _compare_and_set(
             "already_decided",
             f"Action {action.id} changed while this decision was made; reload it and decide again.",
         )
-    session.refresh(action)
+    # The row now holds exactly these values: carry them, rather than read the row back.
+    for key, value in values.items():
+        set_committed_value(action, key, value)
 
 
 def _record_decision(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from pydantic import ValidationError
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -53,17 +57,21 @@ def advance(
     *,
     author: str = "orchestrator",
     model: SpecialistModel | None = None,
+    ready: list[str] | None = None,
 ) -> list[str]:
     """Propose every ready step (running what policy allows) until nothing more is ready.
 
-    Returns the ids of the actions created, in order.
+    `ready` is the ready steps when the caller has just read them. Returns the ids of the
+    actions created, in order.
     """
     created: list[str] = []
     for _ in range(MAX_ROUNDS):
-        with read_session(engine) as session:
-            ready = [s.id for s in _ready_steps(session, plan_id)]
+        if ready is None:
+            with read_session(engine) as session:
+                ready = [s.id for s in _ready_steps(session, plan_id)]
         if not ready:
             break
+        ran = False
         for step_id in ready:
             action = propose_step(engine, plan_id, step_id, policy, author, model)
             if action is None:
@@ -71,7 +79,77 @@ def advance(
             created.append(action.id)
             if action.status == "approved":
                 execute(engine, action.id, policy)
+                ran = True
+        if not ran:
+            break  # only a finished action makes another step ready
+        ready = None
     return created
+
+
+Specialists: TypeAlias = Callable[[str, str], AbstractContextManager[SpecialistModel | None]]
+"""(plan id, planner) -> the specialist model for that plan's proposals (None offline)."""
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What one decision did: the revision decided and the actions that followed from it."""
+
+    action_id: str
+    plan_id: str
+    revision: int
+    """The revision the verdict applied to (an edit's new revision)."""
+    created: list[str]
+    """Actions proposed (or run by policy) because this one finished, in order."""
+    plan_version: int
+    """The plan's version before the decision: later versions are re-plans it caused."""
+    notices: list[str]
+    """The plan's notices before the decision."""
+
+
+def decide(
+    engine: Engine,
+    *,
+    action_id: str,
+    revision: int,
+    verdict: str,
+    actor: Actor,
+    policy: Policy,
+    changes: dict[str, Any] | None = None,
+    reason: str = "",
+    specialists: Specialists,
+) -> Decided:
+    """The loop's one entry for a person's verdict: edit, approve, execute and advance.
+
+    An approval and the start of its execution are one transaction; the run and the
+    review of its result against the goal are the next; then every step it made ready is
+    proposed.
+    """
+    with read_session(engine) as session:
+        action = session.get(Action, action_id)
+        plan = session.get(Plan, action.plan_id) if action is not None else None
+        if action is None or plan is None:
+            raise DecisionError("not_found", f"There is no action {action_id}.")
+        before = (plan.id, plan.version, list(plan.notices), plan.planner)
+    created: list[str] = []
+    if verdict == "reject":
+        reject(engine, action_id=action_id, revision=revision, actor=actor, reason=reason,
+               policy=policy)  # fmt: skip
+    else:
+        if changes:
+            revision = edit(engine, action_id=action_id, revision=revision, actor=actor,
+                            changes=changes, policy=policy).revision  # fmt: skip
+        if verdict == "approve":
+            now = datetime.now(UTC)
+            with write_session(engine) as session:
+                approved = _approve(session, action_id, revision, actor, policy, now)
+                execution = _start(session, approved, now)
+                # Decided, started and run in one transaction: the revision just approved
+                # is the one that runs, and a crash leaves nothing half-done.
+                _execute(session, approved, policy, approved.params_hash, execution)
+                ready = [s.id for s in _ready_steps(session, before[0])]
+            with specialists(before[0], before[3]) as model:
+                created = advance(engine, before[0], policy, model=model, ready=ready)
+    return Decided(action_id, before[0], revision, created, before[1], before[2])
 
 
 def edit(
@@ -149,28 +227,33 @@ def approve(
     engine: Engine, *, action_id: str, revision: int, actor: Actor, policy: Policy
 ) -> Action:
     """Approve one revision, after re-checking role, kill switch and policy on the server."""
-    now = datetime.now(UTC)
     with write_session(engine) as session:
-        action = lifecycle.load_for_decision(session, action_id=action_id, revision=revision)
+        return _approve(session, action_id, revision, actor, policy, datetime.now(UTC))
+
+
+def _approve(
+    session: Session, action_id: str, revision: int, actor: Actor, policy: Policy, now: datetime
+) -> Action:
+    action = lifecycle.load_for_decision(session, action_id=action_id, revision=revision)
+    lifecycle.check_role(action, actor, policy)
+    if lifecycle.kill_switch_on(session):
+        raise DecisionError(
+            "paused",
+            "Automation is paused by the kill switch; nothing "
+            "can be approved until it is released.",
+        )
+    plan = session.get(Plan, action.plan_id)
+    assert plan is not None
+    gate = gate_for(session, policy, plan, action.tool, action.params, action.evidence)
+    if gate.failures:
+        reasons = "; ".join(f"{c.rule}: {c.detail}" for c in gate.failures)
+        raise DecisionError(
+            "policy", f"Action {action_id} cannot be approved: {reasons}. Edit it or reject it."
+        )
+    if gate.required_role != action.required_role:
+        action.required_role = gate.required_role
         lifecycle.check_role(action, actor, policy)
-        if lifecycle.kill_switch_on(session):
-            raise DecisionError(
-                "paused",
-                "Automation is paused by the kill switch; nothing "
-                "can be approved until it is released.",
-            )
-        plan = session.get(Plan, action.plan_id)
-        assert plan is not None
-        gate = gate_for(session, policy, plan, action.tool, action.params, action.evidence)
-        if gate.failures:
-            reasons = "; ".join(f"{c.rule}: {c.detail}" for c in gate.failures)
-            raise DecisionError(
-                "policy", f"Action {action_id} cannot be approved: {reasons}. Edit it or reject it."
-            )
-        if gate.required_role != action.required_role:
-            action.required_role = gate.required_role
-            lifecycle.check_role(action, actor, policy)
-        return lifecycle.approve(session, action, actor=actor, policy=policy, now=now)
+    return lifecycle.approve(session, action, actor=actor, policy=policy, now=now)
 
 
 def reject(
@@ -246,88 +329,92 @@ def execute(engine: Engine, action_id: str, policy: Policy) -> Action:
                 now=now,
             )
             return action
-        lifecycle.start_execution(session, action, now=now)
-        session.add(
-            Execution(
-                idempotency_key=f"{action.id}:{action.revision}",
-                action_id=action.id,
-                revision=action.revision,
-                params_hash=action.params_hash,
-                status="running",
-                started_at=now,
-            )
-        )
-    return _after(engine, _run(engine, action_id, policy))
+        _start(session, action, now)
+    return _run(engine, action_id, policy)
 
 
-def _after(engine: Engine, action: Action) -> Action:
-    """Weigh a finished action's result against the goal: continue, revise or ask."""
-    if action.status != "succeeded":
-        return action
-    with write_session(engine) as session:
-        plan = session.get(Plan, action.plan_id)
-        assert plan is not None
-        ledger.apply(
-            session,
-            plan,
-            ledger.review(session, plan, action),
-            trigger=action,
-            now=datetime.now(UTC),
-        )
-    return action
+def _start(session: Session, action: Action, now: datetime) -> Execution:
+    """approved -> executing, with the execution row that keys it (action id + revision)."""
+    lifecycle.start_execution(session, action, now=now)
+    execution = Execution(
+        idempotency_key=f"{action.id}:{action.revision}",
+        action_id=action.id,
+        revision=action.revision,
+        params_hash=action.params_hash,
+        status="running",
+        started_at=now,
+    )
+    session.add(execution)
+    return execution
 
 
 def _run(engine: Engine, action_id: str, policy: Policy) -> Action:
-    """Phase two of execution: run the tool and record the outcome in one transaction."""
+    """Phase two of execution, in a transaction of its own (see `_execute`)."""
     with write_session(engine) as session:
         action = session.get(Action, action_id)
         if action is None or action.status != "executing":
             return _reload(engine, action_id)
         approved = session.exec(
-            select(ActionRevision).where(
+            select(ActionRevision.params_hash).where(
                 ActionRevision.action_id == action.id, ActionRevision.revision == action.revision
             )
         ).one()
-        plan = session.get(Plan, action.plan_id)
-        step = session.get(Step, action.step_id)
-        assert plan is not None and step is not None
-        result: dict[str, Any] | None = None
-        error: str | None = None
-        if params_hash(action.params) != approved.params_hash:
-            error = "The parameters differ from the approved revision; nothing was executed."
-        else:
-            try:
-                with session.begin_nested():
-                    ctx = build_context(session, plan, step, policy)
-                    result = stored_result(skill_for(action.tool).execute(ctx, action))
-            except Exception as exc:  # a failed tool must leave a failed action, not a stuck one
-                error = f"The {action.agent} tool failed: {sentence_of(exc)}"
-        now = datetime.now(UTC)
-        lifecycle.finish_execution(session, action, result=result, error=error, now=now)
-        execution = session.exec(
-            select(Execution).where(Execution.idempotency_key == f"{action.id}:{action.revision}")
-        ).one()
-        execution.status, execution.result, execution.error = (
-            "failed" if error else "succeeded",
-            result,
-            error,
+        return _execute(session, action, policy, approved)
+
+
+def _execute(
+    session: Session,
+    action: Action,
+    policy: Policy,
+    approved_hash: str,
+    execution: Execution | None = None,
+) -> Action:
+    """Run the tool, record the outcome and weigh it against the goal (continue, revise or
+    ask), in the caller's transaction. `execution` is the row `_start` added in it, if any."""
+    plan = session.get(Plan, action.plan_id)
+    step = session.get(Step, action.step_id)
+    assert plan is not None and step is not None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    if params_hash(action.params) != approved_hash:
+        error = "The parameters differ from the approved revision; nothing was executed."
+    else:
+        try:
+            with session.begin_nested():
+                ctx = build_context(session, plan, step, policy)
+                result = stored_result(skill_for(action.tool).execute(ctx, action))
+        except Exception as exc:  # a failed tool must leave a failed action, not a stuck one
+            error = f"The {action.agent} tool failed: {sentence_of(exc)}"
+    now = datetime.now(UTC)
+    lifecycle.finish_execution(session, action, result=result, error=error, now=now)
+    outcome = {
+        "status": "failed" if error else "succeeded",
+        "result": result,
+        "error": error,
+        "finished_at": now,
+    }
+    if execution is not None:
+        for key, value in outcome.items():
+            setattr(execution, key, value)
+    else:
+        key = f"{action.id}:{action.revision}"
+        session.execute(
+            update(Execution).where(col(Execution.idempotency_key) == key).values(**outcome)
         )
-        execution.finished_at = now
-        session.add(execution)
-        return action
+    if action.status == "succeeded":
+        ledger.apply(session, plan, ledger.review(session, plan, action), trigger=action, now=now)
+    return action
 
 
 def resume(engine: Engine, policy: Policy) -> list[str]:
     """Finish what a crash interrupted: approved actions not started, executions not finished."""
     with read_session(engine) as session:
-        pending = list(
-            session.exec(select(Action).where(col(Action.status).in_(("approved", "executing"))))
-        )
+        pending = lifecycle.interrupted(session)
     for action in pending:
         if action.status == "approved":
             execute(engine, action.id, policy)
         else:
-            _after(engine, _run(engine, action.id, policy))
+            _run(engine, action.id, policy)
     return [a.id for a in pending]
 
 

@@ -10,14 +10,36 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-Role = Literal["viewer", "marketer", "approver", "admin"]
-ROLES: tuple[str, ...] = ("viewer", "marketer", "approver", "admin")
-Risk = Literal["read", "internal", "external"]
+from agents.errors import DecisionError
+from db.errors import BatonError
+from db.vocabulary import ROLES, Risk, Role
+
+Operation = Literal[
+    "plan", "decide", "import", "regenerate", "forget_lesson", "raise_autonomy",
+    "lower_autonomy", "kill_switch", "audit",
+]  # fmt: skip
+"""What a person may ask Baton to do; `Policy.role_for` says who may."""
+_WHAT: dict[str, str] = {
+    "plan": "planning",
+    "decide": "deciding on this action",
+    "import": "importing data",
+    "regenerate": "regenerating the demo",
+    "forget_lesson": "forgetting lessons",
+    "raise_autonomy": "raising autonomy",
+    "lower_autonomy": "changing autonomy",
+    "kill_switch": "the kill switch",
+    "audit": "the audit log",
+}
 
 
 def role_rank(role: str) -> int:
     """Position on the role ladder; unknown roles rank below viewer."""
     return ROLES.index(role) if role in ROLES else -1
+
+
+def may(role: str, needed: str) -> bool:
+    """The one rule: a role may do what any role at or below it on the ladder may."""
+    return role_rank(role) >= role_rank(needed)
 
 
 class Approvals(BaseModel):
@@ -87,8 +109,43 @@ class Policy(BaseModel):
     def band(self, channel: str) -> tuple[float, float]:
         return self.budget.channel_bands.get(channel, (0.0, 1.0))
 
+    def role_for(self, operation: Operation, *, action_role: str | None = None) -> str:
+        """The lowest role that may do this; the one rule behind every permission check.
 
-class PolicyError(ValueError):
+        A decision also needs the role the policy gate set on the action
+        (`action_role`: "approver" for spend or an audience above the thresholds).
+        """
+        base = {
+            "plan": "marketer",
+            "decide": self.approvals.decide_role,
+            "import": "marketer",
+            "regenerate": "admin",
+            "forget_lesson": "marketer",
+            "raise_autonomy": self.earned_autonomy.confirm_role,
+            "lower_autonomy": self.approvals.decide_role,
+            "kill_switch": "approver",
+            "audit": "approver",
+        }[operation]
+        if action_role is not None and role_rank(action_role) > role_rank(base):
+            return action_role
+        return base
+
+    def allows(self, role: str, operation: Operation, *, action_role: str | None = None) -> bool:
+        """Whether a person of this stored role may do this."""
+        return may(role, self.role_for(operation, action_role=action_role))
+
+    def require(
+        self, name: str, role: str, operation: Operation, *, action_role: str | None = None
+    ) -> None:
+        """Refuse a person whose stored role is below what this needs, in one sentence."""
+        needed = self.role_for(operation, action_role=action_role)
+        if not may(role, needed):
+            raise DecisionError(
+                "forbidden", f"{name} is a {role}; {_WHAT[operation]} needs the {needed} role."
+            )
+
+
+class PolicyError(BatonError, ValueError):
     """The policy file cannot be read; the message says where."""
 
 

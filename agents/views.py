@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from agents.llm.accounting import PlanUsage, plan_usage
-from agents.specialists.registry import skill_for
+from agents.policy import Policy
 from db.models import Action, Decision, LLMCall, Plan, PlanRevision, Step
 
 
@@ -44,6 +44,8 @@ class ActionView(BaseModel):
     status: str
     requires_approval: bool
     required_role: str
+    needs_role: str
+    """Who may decide now: the action's own required role and the policy's decide role."""
     risk: str
     rationale: str
     evidence: dict[str, Any]
@@ -90,7 +92,12 @@ class PlanView(BaseModel):
     revisions: list[RevisionView] = Field(default_factory=list)
 
 
-def action_view(action: Action, decisions: list[Decision]) -> ActionView:
+def action_view(
+    action: Action, decisions: list[Decision], policy: Policy | None = None
+) -> ActionView:
+    # The registry loads every specialist and its tools: only when there is an action to show.
+    from agents.specialists.registry import skill_for
+
     return ActionView(
         action_id=action.id,
         plan_id=action.plan_id,
@@ -103,6 +110,11 @@ def action_view(action: Action, decisions: list[Decision]) -> ActionView:
         status=action.status,
         requires_approval=action.requires_approval,
         required_role=action.required_role,
+        needs_role=(
+            policy.role_for("decide", action_role=action.required_role)
+            if policy is not None
+            else action.required_role
+        ),
         risk=action.risk,
         rationale=action.rationale,
         evidence=action.evidence,
@@ -128,7 +140,10 @@ def action_view(action: Action, decisions: list[Decision]) -> ActionView:
     )
 
 
-def load_action_views(session: Session, actions: list[Action]) -> list[ActionView]:
+def load_action_views(
+    session: Session, actions: list[Action], policy: Policy | None = None
+) -> list[ActionView]:
+    """Views of these actions with their decisions; `policy` says who may decide now."""
     ids = [a.id for a in actions]
     decisions: dict[str, list[Decision]] = {i: [] for i in ids}
     if ids:
@@ -136,10 +151,10 @@ def load_action_views(session: Session, actions: list[Action]) -> list[ActionVie
             select(Decision).where(col(Decision.action_id).in_(ids)).order_by(col(Decision.id))
         ):
             decisions[d.action_id].append(d)
-    return [action_view(a, decisions[a.id]) for a in actions]
+    return [action_view(a, decisions[a.id], policy) for a in actions]
 
 
-def plan_view(session: Session, plan: Plan) -> PlanView:
+def plan_view(session: Session, plan: Plan, policy: Policy | None = None) -> PlanView:
     steps = list(
         session.exec(
             select(Step)
@@ -153,7 +168,7 @@ def plan_view(session: Session, plan: Plan) -> PlanView:
         .order_by(col(PlanRevision.version))
     )
     actions = list(session.exec(select(Action).where(Action.plan_id == plan.id)))
-    views = {v.step_id: v for v in load_action_views(session, actions)}
+    views = {v.step_id: v for v in load_action_views(session, actions, policy)}
     return PlanView(
         plan_id=plan.id,
         version=plan.version,
@@ -173,12 +188,16 @@ def plan_view(session: Session, plan: Plan) -> PlanView:
         ],
         usage=plan_usage(session, plan.id),
         notices=plan.notices,
-        revisions=[
-            RevisionView(
-                version=r.version, reason=r.reason, diff=r.diff, at=r.created_at.isoformat()
-            )
-            for r in revisions
-        ],
+        revisions=[revision_view(r) for r in revisions],
+    )
+
+
+def revision_view(revision: PlanRevision) -> RevisionView:
+    return RevisionView(
+        version=revision.version,
+        reason=revision.reason,
+        diff=revision.diff,
+        at=revision.created_at.isoformat(),
     )
 
 

@@ -11,7 +11,6 @@ from typing import Literal
 from sqlalchemy.engine import Engine
 
 from agents.lifecycle import Actor, DecisionError
-from agents.policy import role_rank
 from db.audit import append_audit
 from db.engine import read_session, write_session
 from db.models import Meta
@@ -61,11 +60,10 @@ def import_file(
     actor: Actor,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import one CSV, all or nothing, in one write transaction with its audit event."""
-    if role_rank(actor.role) < role_rank("marketer"):
-        raise DecisionError(
-            "forbidden", f"{actor.name} is a {actor.role}; importing data needs the marketer role."
-        )
+    """Import one CSV, all or nothing, in one write transaction with its audit event.
+
+    The caller has checked that the actor may import (`Policy.require`).
+    """
     if not path.is_file():
         raise DecisionError("not_found", f"There is no file {path}.")
     now = datetime.now(UTC)
@@ -94,11 +92,10 @@ def regenerate_demo(
     target_events: int | None = None,
     today: date | None = None,
 ) -> DemoStats:
-    """Replace the workspace with a generated demo; imported data only when asked to."""
-    if actor.role != "admin":
-        raise DecisionError(
-            "forbidden", f"{actor.name} is a {actor.role}; regenerating the demo needs admin."
-        )
+    """Replace the workspace with a generated demo; imported data only when asked to.
+
+    The caller has checked that the actor may regenerate it (`Policy.require`).
+    """
     if not 1 <= contacts <= MAX_DEMO_CONTACTS:
         raise DecisionError("invalid", f"--contacts must be between 1 and {MAX_DEMO_CONTACTS:,}.")
     if workspace_source(engine) == "import" and not replace_imported:

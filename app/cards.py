@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.policy import role_rank
+from agents.policy import may
 from agents.specialists.registry import skill_for
 from agents.views import ActionView
 from agents.why.explain import evidence_facts, format_figure
@@ -96,7 +96,7 @@ def result_summary(view: ActionView) -> str | None:
 def card_props(view: ActionView, *, role: str) -> dict[str, Any]:
     """Everything the card renders; the browser gets display data, never authority."""
     last = view.decisions[-1] if view.decisions else None
-    can_decide = view.status == "proposed" and role_rank(role) >= role_rank(view.required_role)
+    can_decide = view.status == "proposed" and may(role, view.needs_role)
     return {
         "action_id": view.action_id,
         "revision": view.revision,

@@ -15,15 +15,15 @@ import chainlit as cl
 from chainlit.types import Feedback, ThreadDict
 from pydantic import ValidationError
 
+from agents.decision import DecisionOutcome, DecisionRequest
 from agents.lifecycle import DecisionError
 from agents.markdown import plain
-from agents.policy import PolicyError
-from agents.service import Baton, DecisionOutcome, DecisionRequest
+from agents.service import Baton
 from agents.views import ActionView, PlanView
 from app.cards import card_props, result_summary
 from app.datalayer import SQLiteDataLayer
+from db.errors import BatonError
 from db.settings import Settings
-from workspace.importer import ImportRefused
 
 T = TypeVar("T")
 SETTINGS = Settings.from_env()
@@ -47,7 +47,7 @@ HELP = """**Baton** plans a brief, proposes each step as a card, and runs only w
   confirm, and the next rejection of that kind takes it back
 - Thumbs up/down and comments on any message are kept as feedback
 """
-REFUSALS = (DecisionError, PolicyError)
+REFUSALS = (BatonError,)
 """What the service refuses with one sentence a person can act on."""
 STEP_STATES = {
     "proposed": "awaiting your decision",
@@ -297,7 +297,7 @@ async def _import_upload(element: Any) -> None:
         try:
             await call(shutil.copyfile, path, named)
             report = await call(BATON.import_csv, None, named, actor=user)
-        except (*REFUSALS, ImportRefused) as exc:
+        except REFUSALS as exc:
             first, *rows = str(exc).splitlines()
             step.output = first
             details = "\n".join(f"- {r.strip()}" for r in rows if r.strip())

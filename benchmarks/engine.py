@@ -35,8 +35,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from agents import lifecycle, orchestrator
+from agents.decision import DecisionRequest
 from agents.planning.goal import Goal
-from agents.service import Baton, DecisionRequest
+from agents.service import Baton
 from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext
 from agents.specialists.registry import SKILLS
 from db.audit import append_audit

@@ -28,8 +28,8 @@ from agents.llm.structured import StructuredAsker, strict_schema
 from agents.llm.tokens import estimate_request_tokens
 from agents.planning.llm_planner import PlanReply
 from agents.service import Baton
-from agents.specialists.registry import SKILLS
 from agents.specialists.refinement import SpecialistReply
+from agents.specialists.registry import SKILLS
 from db.engine import read_session
 from db.models import LLMCall
 from tests.agents.test_loop import BRIEFS

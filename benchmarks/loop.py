@@ -17,7 +17,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from agents.service import Baton, DecisionRequest
+from agents.decision import DecisionRequest
+from agents.service import Baton
 from db.settings import Settings
 
 TODAY = date(2026, 11, 21)

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from agents.audit import verify_audit
+from agents.decision import DecisionRequest
 from agents.lifecycle import DecisionError
 from agents.memory.lessons import lessons_for
 from agents.planning.goal import PLAYBOOKS
-from agents.service import Baton, DecisionRequest
+from agents.service import Baton
 from benchmarks.loop import _settings
 from db.audit import GENESIS_HASH, _digest
 from db.engine import read_session

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlmodel import Session, col, select
 
 from db.models import AuditEvent
@@ -49,10 +50,12 @@ def append_audit(
     to the same predecessor.
     """
     payload = json.loads(json.dumps(data or {}, default=str))
-    last = session.exec(
-        select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
-    ).first()
-    prev = last or GENESIS_HASH
+    prev = session.info.get(_HEAD)
+    if prev is None:
+        last = session.exec(
+            select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
+        ).first()
+        prev = last or GENESIS_HASH
     event = AuditEvent(
         at=at,
         actor=actor,
@@ -65,7 +68,25 @@ def append_audit(
     )
     session.add(event)
     session.flush()
+    session.info[_HEAD] = event.hash
     return event
+
+
+_HEAD = "audit_head"
+"""Session.info key: the hash of the last event this transaction appended, so the next
+append chains to it without reading it back (the write lock keeps it the latest)."""
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_head(session: Session, previous_transaction: object) -> None:
+    # A rolled-back transaction or savepoint may have dropped the remembered event.
+    session.info.pop(_HEAD, None)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _forget_head_after_commit(session: Session) -> None:
+    # Another writer may append before this session's next transaction.
+    session.info.pop(_HEAD, None)
 
 
 def iter_audit(session: Session, *, batch: int = 5_000) -> Iterator[AuditEvent]:

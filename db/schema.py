@@ -10,7 +10,6 @@ from sqlmodel import Session, SQLModel, col, select
 
 from db.memory import apply_memory_search
 from db.models import Meta
-from db.rollups import create_rollup_tables
 
 Migration = Callable[[Engine], None]
 
@@ -43,6 +42,14 @@ NOTE_FTS = (
     "INSERT INTO note_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
 )
 """External-content FTS5 index over `note`, kept in step by triggers."""
+
+
+def _rollups(engine: Engine) -> None:
+    """The rollup tables and their segment indexes (db/rollups.py)."""
+    # Imported here: a start with nothing to migrate should not build the rollup tables' models.
+    from db.rollups import create_rollup_tables
+
+    create_rollup_tables(engine)
 
 
 def _lessons(engine: Engine) -> None:
@@ -85,7 +92,7 @@ def _earned_autonomy(engine: Engine) -> None:
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
     ("0002_consent_history_and_notes", _consent_history_and_notes),
-    ("0003_rollups", create_rollup_tables),
+    ("0003_rollups", _rollups),
     ("0004_lessons", _lessons),
     ("0005_llm_ledger", _llm_ledger),
     ("0006_memory_search", apply_memory_search),

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from agents.llm.client import CallRecord, Meter, ModelError, Usage
 from db.engine import read_session, write_session
 from db.models import LLMCall
 from db.settings import LLMConfig
+
+if TYPE_CHECKING:
+    from agents.llm.client import CallRecord, Meter, Usage
 
 
 class PlanUsage(BaseModel):
@@ -63,6 +66,9 @@ def brief_meter(
     The totals are read from the database, so the guards hold across restarts and
     across app instances working on the same plan.
     """
+    # Here, not at the top: reading a plan's usage should not load the client and tenacity.
+    from agents.llm.client import Meter, ModelError
+
     last_id: list[int] = []
 
     def before() -> None:

@@ -26,6 +26,7 @@ from tenacity import (
 )
 
 from agents.llm.tokens import estimate_request_tokens, estimate_tokens
+from db.errors import BatonError
 from db.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ AGENT_HEADER = "X-Baton-Agent"
 FailureKind = Literal["unavailable", "quota", "rejected", "invalid", "budget", "cut_off"]
 
 
-class ModelError(Exception):
+class ModelError(BatonError):
     """A model call that ended without a usable reply; `str(exc)` is one sentence."""
 
     def __init__(self, message: str, *, kind: FailureKind, status: int | None = None) -> None:

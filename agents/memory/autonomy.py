@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from agents.gate import EarnedLevel
 from agents.lifecycle import Actor, DecisionError
-from agents.policy import RUNS_BY_ITSELF_AT, Policy, role_rank
+from agents.policy import RUNS_BY_ITSELF_AT, Policy
 from agents.specialists.registry import skill_for
 from db.audit import append_audit
 from db.models import Action, AutonomyGrant, Decision
@@ -150,14 +150,14 @@ def suggestion(
     if offer is None or offer[0] % policy.earned_autonomy.earn_after:
         return None
     run, level = offer
-    confirm_role = policy.earned_autonomy.confirm_role
+    confirm_role = policy.role_for("raise_autonomy")
     return AutonomySuggestion(
         kind=kind,
         streak=run,
         level=level,
         text=f"You approved {kind} unchanged {run} times in a row. "
         "Let Baton run it without asking?",
-        can_confirm=role_rank(role) >= role_rank(confirm_role),
+        can_confirm=policy.allows(role, "raise_autonomy"),
         confirm_role=confirm_role,
     )
 
@@ -174,12 +174,7 @@ def raise_level(
 ) -> AutonomyGrant:
     """Confirm a suggestion: re-check the role and that it is still on offer, then grant it."""
     _known(session, kind)
-    confirm_role = policy.earned_autonomy.confirm_role
-    if role_rank(actor.role) < role_rank(confirm_role):
-        raise DecisionError(
-            "forbidden",
-            f"{actor.name} is a {actor.role}; raising autonomy needs the {confirm_role} role.",
-        )
+    policy.require(actor.name, actor.role, "raise_autonomy")
     offer = _offer(session, policy, kind)
     if offer is None:
         needed = policy.earned_autonomy.earn_after

@@ -5,24 +5,23 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from app.cli.errors import AuditBroken, CliError
+from app.cli.errors import AuditBroken
 from app.cli.parser import build_parser
+from db.errors import BatonError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a refusal prints one sentence on stderr and returns a non-zero code."""
     args = build_parser().parse_args(argv)
-    # Imported once the arguments parse: `baton --help` and usage errors never load the
-    # database or model layers, and every command opens Baton, which loads these anyway.
+    # Imported once the arguments parse: `baton --help` and usage errors never load pydantic.
     from pydantic import ValidationError
-
-    from agents.lifecycle import DecisionError
-    from agents.policy import PolicyError
-    from workspace.importer import ImportRefused
 
     try:
         args.func(args)
-    except (CliError, DecisionError, PolicyError, ImportRefused) as exc:
+    except AuditBroken as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return 1
+    except BatonError as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:
@@ -30,9 +29,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = ".".join(str(p) for p in first["loc"])
         print(f"baton: {where}: {first['msg']}.", file=sys.stderr)
         return 2
-    except AuditBroken as exc:
-        print(f"baton: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
     return 0

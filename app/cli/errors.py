@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from db.errors import BatonError
 
-class CliError(Exception):
+
+class CliError(BatonError):
     """A refusal to print as one sentence on stderr, with exit code 2."""
 
 
-class AuditBroken(Exception):
+class AuditBroken(BatonError):
     """`audit verify` found a broken link: one sentence on stderr, exit code 1."""

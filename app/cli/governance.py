@@ -7,7 +7,7 @@ import sys
 
 from app.banner import notice
 from app.cli.console import open_baton, print_json
-from app.cli.errors import AuditBroken, CliError
+from app.cli.errors import AuditBroken
 
 
 def cmd_kill_switch(args: argparse.Namespace) -> None:
@@ -33,9 +33,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
     from agents.audit import export_audit, verify_audit
 
     baton = open_baton()
-    who = baton.actor(args.as_user)
-    if who.role not in ("approver", "admin"):
-        raise CliError(f"{who.name} is a {who.role}; the audit log needs the approver role.")
+    baton.require(args.as_user, "audit")
     if args.audit_command == "verify":
         verdict = verify_audit(baton.engine)
         if verdict.broken_at is not None:

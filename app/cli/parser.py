@@ -9,20 +9,9 @@ from app.cli.data import cmd_demo_data, cmd_import, cmd_users_add
 from app.cli.governance import cmd_audit, cmd_autonomy, cmd_feedback, cmd_kill_switch, cmd_lessons
 from app.cli.plans import cmd_actions, cmd_approve, cmd_plan, cmd_reject, cmd_why
 from app.cli.web import cmd_run
+from db.vocabulary import ACTION_STATUSES, ROLES
 
-ROLES = ("viewer", "marketer", "approver", "admin")
-"""`agents.policy.ROLES`, spelled out so parsing never loads pydantic (a test keeps them equal)."""
-
-STATUSES = (
-    "proposed",
-    "approved",
-    "executing",
-    "succeeded",
-    "failed",
-    "rejected",
-    "superseded",
-    "cancelled",
-)
+STATUSES = ACTION_STATUSES
 """What `actions --status` filters on."""
 
 

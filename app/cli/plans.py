@@ -13,7 +13,7 @@ from app.cli.console import open_baton, print_json
 from app.cli.errors import CliError
 
 if TYPE_CHECKING:
-    from agents.service import DecisionRequest
+    from agents.decision import DecisionRequest
 
 
 def _parse_value(raw: str) -> Any:
@@ -112,7 +112,7 @@ def _decide(args: argparse.Namespace, request: DecisionRequest) -> None:
 
 def cmd_approve(args: argparse.Namespace) -> None:
     """`baton approve ACTION_ID --revision R`: approve it, after the `--set` edits if any."""
-    from agents.service import DecisionRequest
+    from agents.decision import DecisionRequest
 
     _decide(
         args,
@@ -127,7 +127,7 @@ def cmd_approve(args: argparse.Namespace) -> None:
 
 def cmd_reject(args: argparse.Namespace) -> None:
     """`baton reject ACTION_ID --reason ...`: reject the current (or given) revision."""
-    from agents.service import DecisionRequest
+    from agents.decision import DecisionRequest
 
     action = open_baton().get_action(args.action_id)
     _decide(

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from agents.decision import DecisionOutcome, DecisionRequest
 from agents.lifecycle import DecisionError
-from agents.service import Baton, DecisionOutcome, DecisionRequest
+from agents.service import Baton
 from db.models import AuditEvent
 from tests.conftest import TODAY, WINBACK
 from tests.integration.test_cli import run

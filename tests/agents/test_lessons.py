@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from agents.decision import DecisionRequest
 from agents.lifecycle import DecisionError
-from agents.service import Baton, DecisionRequest
+from agents.service import Baton
 from tests.conftest import TODAY, WINBACK
 from tests.integration.test_cli import run
 from tests.support.flow import action_for, approve

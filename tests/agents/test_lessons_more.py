@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import create_engine, inspect
 from sqlmodel import Session, select
 
+from agents.decision import DecisionOutcome, DecisionRequest
 from agents.memory.reasons import rules_from_reason
 from agents.memory.rules import Rule, bend, contradicts, describe
-from agents.service import Baton, DecisionOutcome, DecisionRequest
+from agents.service import Baton
 from agents.views import ActionView
 from db.models import Decision
 from db.schema import _earned_autonomy

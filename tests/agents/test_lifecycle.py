@@ -9,8 +9,9 @@ import pytest
 from sqlmodel import func, select
 
 from agents import orchestrator
+from agents.decision import DecisionRequest
 from agents.lifecycle import DecisionError, params_hash
-from agents.service import Baton, DecisionRequest
+from agents.service import Baton
 from db.audit import first_broken_link
 from db.engine import read_session, write_session
 from db.models import Action, ActionRevision, AuditEvent, Decision, Delivery, Execution

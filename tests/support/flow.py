@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.service import Baton, DecisionRequest
+from agents.decision import DecisionRequest
+from agents.service import Baton
 from agents.views import ActionView
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from db.errors import BatonError
 from workspace.importer.formats import ImportKind
 
 ERROR_CAP = 1000
@@ -25,7 +26,7 @@ class RowError(BaseModel):
         return f"{where}: {self.message}."
 
 
-class ImportRefused(ValueError):
+class ImportRefused(BatonError, ValueError):
     """The file was not imported and nothing was changed; the first line says why."""
 
     def __init__(
