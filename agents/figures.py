@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+from db.vocabulary import WEEKDAYS
+
 _SHARE_WORDS = ("rate", "share", "band", "mde", "lift", "power")
 _MONEY_WORDS = ("allocation", "budget", "cost", "spend", "spent", "revenue", "amount")
 

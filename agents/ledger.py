@@ -21,9 +21,9 @@ from agents.planning.goal import Goal, PlanDraft
 from agents.specialists.experiment import design_for_plan
 from db.audit import append_audit
 from db.models import Action, Plan, PlanRevision, Step
+from db.vocabulary import UNDECIDED
 
 LEDGER = Actor("orchestrator", "system")
-UNDECIDED = ("proposed",)
 DECIDED_OR_RUNNING = ("approved", "executing", "succeeded")
 
 

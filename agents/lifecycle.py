@@ -24,6 +24,7 @@ from agents.errors import DecisionError
 from agents.policy import Policy
 from db.audit import append_audit
 from db.models import Action, ActionRevision, Decision, Meta
+from db.vocabulary import IN_FLIGHT
 
 KILL_SWITCH_KEY = "kill_switch"
 
@@ -79,9 +80,7 @@ def set_kill_switch(session: Session, *, on: bool, actor: Actor, now: datetime) 
 
 def interrupted(session: Session) -> list[Action]:
     """Actions a crash can leave behind: approved but not started, or still executing."""
-    return list(
-        session.exec(select(Action).where(col(Action.status).in_(("approved", "executing"))))
-    )
+    return list(session.exec(select(Action).where(col(Action.status).in_(IN_FLIGHT))))
 
 
 def load_for_decision(session: Session, *, action_id: str, revision: int) -> Action:

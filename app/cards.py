@@ -8,8 +8,8 @@ from agents.policy import may
 from agents.specialists.registry import skill_for
 from agents.views import ActionView
 from agents.why.explain import evidence_facts, format_figure
+from db.vocabulary import WEEKDAYS
 
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 AGENT_LABELS = {
     "research": "Research",
     "performance": "Performance",

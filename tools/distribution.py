@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-MESSAGING_CHANNELS = ("email", "sms", "push")
+from db.vocabulary import MESSAGING_CHANNELS
+
 EXPORT_COLUMNS = (
     "email",
     "first_name",

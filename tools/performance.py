@@ -11,9 +11,10 @@ from pydantic import BaseModel
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
+from db.vocabulary import CHANNELS
 from workspace.rollups import rollup_connection
 
-CHANNEL_ORDER = ("email", "sms", "push", "social", "search", "display", "direct_mail", "web")
+CHANNEL_ORDER = CHANNELS
 
 
 class ChannelKpi(BaseModel):

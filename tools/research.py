@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
 
-from tools.performance import CHANNEL_ORDER
+from db.vocabulary import CHANNELS as CHANNEL_ORDER
 from workspace.rollups import rollup_connection
 
 METRICS = ("sends", "clicks", "conversions", "revenue", "spend")

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from agents.specialists.registry import skill_for
+from db.vocabulary import WEEKDAYS, channel_label
 from tools.performance import allocate_budget
 
 RuleKind = Literal["set", "exclude", "min", "max", "max_share", "min_share"]
@@ -26,8 +27,6 @@ RULE_KINDS: tuple[str, ...] = RuleKind.__args__  # type: ignore[attr-defined]
 SHARE_KINDS = ("max_share", "min_share")
 SLOT = ("send_weekday", "send_hour_local")
 """Bent together: a weekday rule may move the hour only when no slot keeps it."""
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-CHANNEL_LABELS = {"sms": "SMS", "direct_mail": "direct mail"}
 SHARE_SLACK = 1e-4
 
 
@@ -45,10 +44,6 @@ class Rule(BaseModel):
     @property
     def channel(self) -> str | None:
         return str(self.value["channel"]) if self.kind in SHARE_KINDS else None
-
-
-def channel_label(channel: str) -> str:
-    return CHANNEL_LABELS.get(channel, channel)
 
 
 def _first_upper(text: str) -> str:

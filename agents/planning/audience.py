@@ -6,9 +6,10 @@ import re
 
 from agents.planning.channels import channel_phrase
 from agents.planning.dates import MONTH_PATTERN, MONTHS, WEEKDAYS
-from agents.planning.goal import Channel, PlaybookName
+from agents.planning.goal import PlaybookName
 from agents.planning.quotes import straighten_quotes
 from agents.playbooks.registry import playbook_for
+from db.vocabulary import Channel
 
 
 def _rule(pattern: str) -> re.Pattern[str]:

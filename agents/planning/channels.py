@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from agents.planning.goal import Channel
 from agents.planning.quotes import straighten_quotes
+from db.vocabulary import Channel
 
 # A word that is also an everyday verb or noun ("push the date", "display the results",
 # "search the notes") only counts as a channel next to its channel noun or in a list.

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from db.vocabulary import Channel
+
 PlaybookName = Literal[
     "winback",
     "launch",
@@ -22,9 +24,6 @@ PlaybookName = Literal[
 ]
 PLAYBOOKS: tuple[str, ...] = PlaybookName.__args__  # type: ignore[attr-defined]
 
-Channel = Literal["email", "sms", "push", "social", "search", "display", "direct_mail", "web"]
-CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
-MESSAGING_CHANNELS: tuple[str, ...] = ("email", "sms", "push")
 """Channels Baton sends through itself, to contacts with consent."""
 
 AgentName = Literal[

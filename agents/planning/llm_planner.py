@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import BaseModel, Field
 
 from agents.markdown import label
-from agents.planning.goal import AgentName, Channel, Goal, PlanDraft, PlaybookName, StepDraft
+from agents.planning.goal import AgentName, Goal, PlanDraft, PlaybookName, StepDraft
 from agents.planning.money import DEFAULT_CURRENCY
 from agents.planning.offline import extract_review_text
 from agents.playbooks.registry import ALL_PLAYBOOKS, steps_for
 from agents.playbooks.steps import STEP_TOOLS
 from agents.specialists.registry import SKILLS
+from db.vocabulary import Channel
 
 if TYPE_CHECKING:
     StepTool = str

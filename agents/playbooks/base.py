@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from agents.planning.goal import Channel, Goal, PlaybookName, StepDraft
+from agents.planning.goal import Goal, PlaybookName, StepDraft
+from db.vocabulary import Channel
 
 
 @dataclass(frozen=True)

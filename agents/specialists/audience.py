@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 
 from agents.figures import format_figure
-from agents.planning.goal import MESSAGING_CHANNELS
+from db.vocabulary import MESSAGING_CHANNELS
 from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action, SegmentMember
 from tools.audience import SegmentRules, build_segment, describe_rules, segment_contact_ids

@@ -8,10 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from agents.figures import WEEKDAYS
-from agents.planning.goal import MESSAGING_CHANNELS
 from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action, SegmentMember
+from db.vocabulary import MESSAGING_CHANNELS, WEEKDAY_WORDS, WEEKDAYS
 from tools.channel import channel_mix
 from tools.schedule import SendPlan, send_plan
 from tools.send_time import best_send_time, next_send_date, slot_rate
@@ -256,7 +255,6 @@ def summarise(result: dict[str, Any]) -> str:
     )
 
 
-WEEKDAY_WORDS = tuple(day.lower() for day in WEEKDAYS)
 _SLOT_EVIDENCE = ("slot", "expected_open_rate", "sample_sends", "chosen_slot_open_rate",
     "chosen_slot_sends", "global_open_rate", "total_sends", "lookback_days", "basis",
     "fallback_reason")  # fmt: skip

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agents.planning.goal import MESSAGING_CHANNELS
 from agents.why.question import channels_in, days_in, hour_in, numbers_in, weekday_in, words_of
 from db.models import Action
+from db.vocabulary import MESSAGING_CHANNELS
 
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,200})[\"”]")
 

@@ -8,11 +8,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agents.planning.goal import CHANNELS
 from agents.specialists.registry import skill_for
 from db.models import Action, Plan
+from db.vocabulary import CHANNELS, WEEKDAY_WORDS
 
-WEEKDAY_WORDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CHANNEL_ALIASES = {
     **{c: c for c in CHANNELS},
     "emails": "email",

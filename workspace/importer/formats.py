@@ -6,11 +6,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
+from db.vocabulary import CHANNELS
 from workspace.importer import cells
 
 ImportKind: TypeAlias = Literal["contacts", "events", "spend"]
 
-CHANNELS = ("email", "sms", "push", "social", "search", "display", "direct_mail", "web")
 EVENTS = ("send", "open", "click", "purchase", "unsubscribe", "bounce")
 CONSENT_CHANNELS = ("email", "sms", "push")
 
