@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
 
+from agents.lifecycle import Actor
+from agents.memory import autonomy, lessons
 from agents.memory.autonomy import AutonomySuggestion
-from agents.views import ActionView, RevisionView
+from agents.orchestrator import Decided
+from agents.policy import Policy
+from agents.views import ActionView, RevisionView, load_action_views, revision_view
+from db.models import Action, Plan, PlanRevision
 
 Verdict = Literal["approve", "edit", "reject"]
 
@@ -39,3 +45,42 @@ class DecisionOutcome(BaseModel):
     """Plan versions this decision's result led to (the orchestrator re-planned)."""
     questions: list[str] = Field(default_factory=list)
     """What the orchestrator needs the marketer to settle before the plan can go on."""
+
+
+def outcome_of(
+    session: Session, decided: Decided, request: DecisionRequest, who: Actor, policy: Policy
+) -> DecisionOutcome:
+    """What a decision led to, read once after it: the actions, re-plans, questions, lessons."""
+    ids = [decided.action_id, *decided.created]
+    rows = {a.id: a for a in session.exec(select(Action).where(col(Action.id).in_(ids)))}
+    views = load_action_views(session, [rows[i] for i in ids], policy)
+    plan = session.get(Plan, decided.plan_id)
+    assert plan is not None
+    revisions = session.exec(
+        select(PlanRevision)
+        .where(PlanRevision.plan_id == plan.id, col(PlanRevision.version) > decided.plan_version)
+        .order_by(col(PlanRevision.version))
+    )
+    unchanged_approval = request.verdict == "approve" and not request.changes
+    taught = (
+        []  # an unchanged approval teaches nothing
+        if unchanged_approval
+        else lessons.taught_by(session, action_id=request.action_id, from_revision=request.revision)
+    )
+    note, offer = autonomy.after_decision(
+        session,
+        policy,
+        action_id=request.action_id,
+        tool=views[0].tool,
+        unchanged_approval=unchanged_approval,
+        role=who.role,
+    )
+    return DecisionOutcome(
+        action=views[0],
+        new_actions=views[1:],
+        revisions=[revision_view(r) for r in revisions],
+        questions=[n for n in plan.notices if n not in decided.notices],
+        lesson="; ".join(lessons.rule_text(x) for x in taught) or None,
+        autonomy_note=note,
+        autonomy_suggestion=offer,
+    )

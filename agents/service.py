@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from agents import accounts, lifecycle
 from agents.bootstrap import DEMO_CONTACTS, FirstRun, initialise
@@ -20,11 +20,10 @@ from agents.views import (
     SpecialistTrace,
     load_action_views,
     plan_view,
-    revision_view,
     specialist_traces,
 )
 from db.engine import read_session, write_session
-from db.models import Action, Plan, PlanRevision
+from db.models import Action, Plan
 
 # The rest is imported where it is used, so that a read-only command (`baton actions`)
 # loads none of the planners, specialists, model client or why modules.
@@ -234,7 +233,7 @@ class Baton:
     def decide(self, request: DecisionRequest, *, actor: str) -> DecisionOutcome:
         """Check the decision against stored state and the actor's stored role, then apply it."""
         from agents import orchestrator
-        from agents.decision import DecisionOutcome
+        from agents.decision import outcome_of
 
         who = accounts.actor_for(self.engine, actor)
         policy = self.policy()
@@ -250,50 +249,7 @@ class Baton:
             specialists=self._specialists,
         )
         with read_session(self.engine) as session:
-            ids = [decided.action_id, *decided.created]
-            rows = {a.id: a for a in session.exec(select(Action).where(col(Action.id).in_(ids)))}
-            views = load_action_views(session, [rows[i] for i in ids], policy)
-            plan = session.get(Plan, decided.plan_id)
-            assert plan is not None
-            revisions = session.exec(
-                select(PlanRevision)
-                .where(
-                    PlanRevision.plan_id == plan.id,
-                    col(PlanRevision.version) > decided.plan_version,
-                )
-                .order_by(col(PlanRevision.version))
-            )
-            taught = self._what_it_taught(session, request, who, policy, views[0].tool)
-            return DecisionOutcome(
-                action=views[0],
-                new_actions=views[1:],
-                revisions=[revision_view(r) for r in revisions],
-                questions=[n for n in plan.notices if n not in decided.notices],
-                **taught,
-            )
-
-    @staticmethod
-    def _what_it_taught(
-        session: Session, request: DecisionRequest, who: Actor, policy: Policy, tool: str
-    ) -> dict[str, Any]:
-        """The lessons a decision taught and what it changed or earned in autonomy."""
-        from agents.memory import autonomy, lessons
-
-        taught = (
-            lessons.taught_by(session, action_id=request.action_id, from_revision=request.revision)
-            if request.verdict != "approve" or request.changes
-            else []  # an unchanged approval teaches nothing
-        )
-        note, offer = autonomy.after_decision(
-            session,
-            policy,
-            action_id=request.action_id,
-            tool=tool,
-            unchanged_approval=request.verdict == "approve" and not request.changes,
-            role=who.role,
-        )
-        lesson = "; ".join(lessons.rule_text(x) for x in taught) or None
-        return {"lesson": lesson, "autonomy_note": note, "autonomy_suggestion": offer}
+            return outcome_of(session, decided, request, who, policy)
 
     # --- why ----------------------------------------------------------------------------
 
