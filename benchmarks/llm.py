@@ -32,9 +32,9 @@ from agents.specialists.refinement import SpecialistReply
 from agents.specialists.registry import SKILLS
 from db.engine import read_session
 from db.models import LLMCall
-from tests.agents.test_loop import BRIEFS
-from tests.conftest import TODAY, make_settings
+from tests.support.briefs import BRIEFS
 from tests.support.flow import approve_all_pending
+from tests.support.home import TODAY, make_settings
 from tests.support.llm_script import planner_reply, specialist
 from tests.support.scripted_llm import FunctionReply, JSONReply, Reply, ScriptedLLM
 

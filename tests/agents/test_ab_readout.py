@@ -10,9 +10,9 @@ import pytest
 from agents.service import Baton
 from agents.views import ActionView
 from app.cards import card_props
-from tests.agents.test_why import record_text, unsourced
-from tests.conftest import TODAY
 from tests.support.flow import action_for, approve
+from tests.support.home import TODAY
+from tests.support.record import record_text, unsourced
 from workspace.demo.experiments import AB_CLICK_GIVEN_OPEN, AB_TEST_THEME
 
 AB_BRIEF = "A/B test two subject lines for the newsletter to engaged subscribers next week"

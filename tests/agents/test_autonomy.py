@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.service import Baton
-from tests.conftest import TODAY, WINBACK
 from tests.support.flow import action_for, approve_all_pending
+from tests.support.home import TODAY, WINBACK
 
 REPORT = "How did our channels perform last month? Give me a KPI report."
 

@@ -11,9 +11,9 @@ from agents.service import Baton
 from agents.views import ActionView
 from app.cards import card_props
 from db.engine import read_session
-from tests.agents.test_why import record_text, unsourced
-from tests.conftest import TODAY
 from tests.support.flow import action_for, approve
+from tests.support.home import TODAY
+from tests.support.record import record_text, unsourced
 from tests.support.workspace import workspace_writer
 from tools.fatigue import creative_fatigue
 from workspace.demo.experiments import (

@@ -12,9 +12,9 @@ from agents.decision import DecisionOutcome, DecisionRequest
 from agents.lifecycle import DecisionError
 from agents.service import Baton
 from db.models import AuditEvent
-from tests.conftest import TODAY, WINBACK
-from tests.integration.test_cli import run
+from tests.support.cli import run
 from tests.support.flow import action_for
+from tests.support.home import TODAY, WINBACK
 
 KIND = "build_segment"
 

@@ -12,8 +12,8 @@ from agents.views import ActionView
 from app.cards import card_props
 from db.engine import read_session, write_session
 from db.models import Action, Contact, SegmentMember
-from tests.conftest import TODAY, WINBACK, make_settings
 from tests.support.flow import action_for, approve, approve_all_pending
+from tests.support.home import TODAY, WINBACK, make_settings
 
 ESP_COLUMNS = [
     "email",

@@ -7,8 +7,8 @@ from sqlmodel import select
 from agents.service import Baton
 from db.engine import read_session, write_session
 from db.models import Contact, PlanRevision
-from tests.conftest import TODAY, WINBACK
 from tests.support.flow import action_for, approve
+from tests.support.home import TODAY, WINBACK
 
 AB_TEST = "A/B test two subject lines for VIP customers in APAC by email, start December 1"
 

@@ -10,9 +10,9 @@ import pytest
 from agents.decision import DecisionRequest
 from agents.lifecycle import DecisionError
 from agents.service import Baton
-from tests.conftest import TODAY, WINBACK
-from tests.integration.test_cli import run
+from tests.support.cli import run
 from tests.support.flow import action_for, approve
+from tests.support.home import TODAY, WINBACK
 
 
 def _schedule_of_new_plan(baton: Baton) -> tuple[str, dict]:

@@ -18,9 +18,9 @@ from agents.service import Baton
 from agents.views import ActionView
 from db.models import Decision
 from db.schema import _earned_autonomy
-from tests.conftest import TODAY, WINBACK
-from tests.integration.test_cli import run
+from tests.support.cli import run
 from tests.support.flow import action_for, approve
+from tests.support.home import TODAY, WINBACK
 
 PROPOSED_SPLIT = {"email": 1582.7, "sms": 417.3}
 

@@ -15,8 +15,8 @@ from agents.service import Baton
 from db.audit import first_broken_link
 from db.engine import read_session, write_session
 from db.models import Action, ActionRevision, AuditEvent, Decision, Delivery, Execution
-from tests.conftest import TODAY, WINBACK, make_settings
 from tests.support.flow import action_for, approve, approve_all_pending
+from tests.support.home import TODAY, WINBACK, make_settings
 
 
 def _audit_count(baton: Baton) -> int:

@@ -15,8 +15,8 @@ from agents.llm.structured import StructuredAsker
 from agents.service import Baton
 from db.engine import read_session
 from db.models import Action, LLMCall, Plan
-from tests.conftest import TODAY, WINBACK, make_settings
 from tests.support.flow import action_for, approve
+from tests.support.home import TODAY, WINBACK, make_settings
 from tests.support.llm_script import context_of, echo_specialist, plan, planner_reply, specialist
 from tests.support.scripted_llm import (
     Delay,

@@ -15,9 +15,9 @@ import pytest
 from agents.llm.structured import StructuredAsker
 from agents.service import Baton
 from agents.views import PlanView
-from tests.agents.test_loop import BRIEFS
-from tests.conftest import TODAY, make_settings
+from tests.support.briefs import BRIEFS
 from tests.support.flow import approve_all_pending
+from tests.support.home import TODAY, make_settings
 from tests.support.llm_script import planner_reply, specialist
 from tests.support.scripted_llm import FunctionReply, JSONReply, Reply, ScriptedLLM
 

@@ -17,8 +17,8 @@ from agents.memory.lessons import lessons_for
 from agents.policy import Policy, default_policy_text, parse_policy
 from agents.service import Baton
 from db.engine import read_session
-from tests.conftest import TODAY, WINBACK
 from tests.support.flow import action_for, approve
+from tests.support.home import TODAY, WINBACK
 from tools.compliance import ContentRules
 
 GATED_PARAMS: dict[str, Any] = {

@@ -16,7 +16,7 @@ from agents.views import PlanView
 from agents.why.narrator import composed
 from db.engine import read_session
 from db.models import LLMCall
-from tests.conftest import TODAY, WINBACK, make_settings
+from tests.support.home import TODAY, WINBACK, make_settings
 from tests.support.llm_script import echo_specialist, plan
 from tests.support.scripted_llm import ErrorReply, ScriptedLLM, Stream, Usage
 

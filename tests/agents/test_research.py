@@ -8,9 +8,9 @@ import pytest
 
 from agents.service import Baton
 from app.cards import card_props
-from tests.agents.test_why import record_text, unsourced
-from tests.conftest import TODAY
 from tests.support.flow import action_for
+from tests.support.home import TODAY
+from tests.support.record import record_text, unsourced
 from workspace.demo.spend import ANOMALY_CHANNEL, ANOMALY_FACTOR, ANOMALY_METRIC, anomaly_day
 from workspace.demo.timeline import Timeline
 

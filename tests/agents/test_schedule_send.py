@@ -17,9 +17,9 @@ from agents.views import ActionView
 from app.cards import card_props
 from db.engine import read_session
 from db.models import Contact, SegmentMember
-from tests.agents.test_why import record_text, unsourced
-from tests.conftest import TODAY, WINBACK
 from tests.support.flow import action_for, approve, approve_all_pending
+from tests.support.home import TODAY, WINBACK
+from tests.support.record import record_text, unsourced
 
 
 def _rows(rows: list[dict[str, str]]) -> dict[str, str]:

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from agents.workspace import workspace_source
-from tests.conftest import Template, copy_home, subprocess_env
 from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -32,6 +31,7 @@ from tests.support.browser import (
     require_chromium,
 )
 from tests.support.flow import action_for, approve
+from tests.support.home import Template, copy_home, subprocess_env
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, Request, WebSocket

@@ -23,8 +23,8 @@ from tests.browser.test_browser import (
     evidence_value,
     expect,
 )
-from tests.conftest import Template, copy_home
 from tests.support.browser import BatonServer
+from tests.support.home import Template, copy_home
 from tests.support.llm_script import plan, specialist
 from tests.support.scripted_llm import ScriptedLLM, Stream
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from agents.service import Baton
 from app.cards import card_props
-from tests.conftest import TODAY, WINBACK
 from tests.support.flow import action_for, approve
+from tests.support.home import TODAY, WINBACK
 
 
 def _rows(rows: list[dict[str, str]]) -> dict[str, str]:

@@ -6,28 +6,15 @@ import csv
 import itertools
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from agents.service import Baton
-from tests.conftest import TODAY, WINBACK, subprocess_env
+from tests.support.cli import run
+from tests.support.home import TODAY, WINBACK
 from tests.support.llm_script import planner_reply
 from tests.support.scripted_llm import JSONReply, ScriptedLLM, Usage
-
-BATON = [sys.executable, "-m", "app.cli"]
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(
-    home: Path, *args: str, stdin: str | None = None, **env_extra: str
-) -> subprocess.CompletedProcess[str]:
-    env = subprocess_env(home, **env_extra)
-    return subprocess.run(
-        [*BATON, *args], cwd=ROOT, env=env, input=stdin, text=True, capture_output=True, timeout=180
-    )
 
 
 def test_plan_json_matches_the_contract(home: Path) -> None:

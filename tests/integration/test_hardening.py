@@ -10,7 +10,7 @@ from pathlib import Path
 from agents.accounts import hash_password, verify_password
 from agents.policy import default_policy_text, needs_approval, parse_policy
 from db.settings import Settings
-from tests.conftest import WINBACK, subprocess_env
+from tests.support.home import WINBACK, subprocess_env
 from tests.support.scripted_llm import ErrorReply, ScriptedLLM
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ import pytest
 
 from agents.lifecycle import DecisionError
 from agents.service import Baton
-from tests.conftest import TODAY
-from tests.integration.test_cli import run
+from tests.support.cli import run
+from tests.support.home import TODAY
 from workspace.importer import ImportRefused
 
 CONTACT_HEADER = [

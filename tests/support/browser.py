@@ -21,7 +21,7 @@ import pytest
 
 from agents.service import Baton
 from db.engine import make_engine
-from tests.conftest import make_settings, subprocess_env
+from tests.support.home import make_settings, subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
