@@ -42,7 +42,8 @@ clean-data:
 	rm -rf .baton .files
 
 # One approval round trip through the engine against a bare SQLite transaction, with
-# statements per round trip (~15 s; --json for scripts), then the loop on the default demo
+# statements per round trip (~15 s; --json for scripts), then what a CLI call costs before
+# it does anything (imports, ~30 s), then the loop on the default demo
 # workspace, then the tools at 1M contacts / 10M events
 # (the 1M workspace is built once, ~3 min, and cached in /tmp/baton-bench), then memory:
 # lessons, "why" and feedback search beside 100k lessons/feedback and 1M audit events
@@ -50,6 +51,7 @@ clean-data:
 # prompt tokens against a one-agent baseline and its overhead (scripted model, ~1 min).
 bench: install
 	$(BIN)/python -m benchmarks.engine
+	$(BIN)/python -m benchmarks.cli
 	$(BIN)/python -m benchmarks.loop
 	$(BIN)/python -m benchmarks.scale --contacts 1000000 --events 10000000
 	$(BIN)/python -m benchmarks.memory
