@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from workspace.rollups import rollup_connection, rollup_state
@@ -71,41 +75,83 @@ class SegmentResult(BaseModel):
 
 def build_segment(session: Session, rules: SegmentRules, *, now: datetime) -> SegmentResult:
     """Count the contacts matching the rules and apply suppression, in one SQL query."""
-    suppressed = dict.fromkeys(SUPPRESSION_REASONS, 0)
-    by_channel = dict.fromkeys(rules.channels, 0)
-    size = 0
     with rollup_connection(session) as conn:
         sql, params = _classified(rules, now, recent_from=rollup_state(conn).recent_from)
-        query = text(
-            f"{sql} SELECT reason, count(*) AS n, sum(can_email) AS email, sum(can_sms) AS sms, "
-            "sum(can_push) AS push FROM classified GROUP BY reason"
-        )
-        if rules.regions is not None:
-            query = query.bindparams(bindparam("regions", expanding=True))
-        counts = conn.execute(query, params).all()
-    for reason, count, email, sms, push in counts:
-        if reason == "included":
-            size = count
-            reachable = {"email": email, "sms": sms, "push": push}
-            by_channel = {channel: int(reachable[channel] or 0) for channel in rules.channels}
-        else:
-            suppressed[reason] = count
-    return SegmentResult(
-        matched=size + sum(suppressed.values()),
-        size=size,
-        suppressed=suppressed,
-        by_channel=by_channel,
-    )
+        query = f"{sql} SELECT reason, NULL AS recency, {_COUNTS} FROM classified GROUP BY reason"
+        counts = conn.execute(_bound(rules, query), params).all()
+    return _result(rules, counts)
 
 
 def segment_contact_ids(session: Session, rules: SegmentRules, *, now: datetime) -> list[int]:
     """Ids of the contacts a segment includes after suppression, ascending."""
     with rollup_connection(session) as conn:
         sql, params = _classified(rules, now, recent_from=rollup_state(conn).recent_from)
-        query = text(f"{sql} SELECT id FROM classified WHERE reason = 'included' ORDER BY id")
-        if rules.regions is not None:
-            query = query.bindparams(bindparam("regions", expanding=True))
-        return [row[0] for row in conn.execute(query, params)]
+        query = f"{sql} SELECT id FROM classified WHERE reason = 'included' ORDER BY id"
+        return [row[0] for row in conn.execute(_bound(rules, query), params)]
+
+
+@dataclass(frozen=True)
+class ClassifiedSegment:
+    """A segment classified once: its counts, other recency windows' sizes, and its recipients."""
+
+    conn: Connection
+    result: SegmentResult
+    """The counts for the rules as given."""
+    window_sizes: dict[int, int]
+    """Recipients per lapsed-for-at-least window (days), the rules' own one included."""
+    members: str
+    """A temp table (`id` column) of the recipients' contact ids, for per-recipient queries."""
+
+    def member_ids(self) -> list[int]:
+        """The recipients' contact ids, ascending."""
+        return [row[0] for row in self.conn.exec_driver_sql(f"SELECT id FROM {self.members}")]
+
+
+@contextmanager
+def classified_segment(
+    session: Session, rules: SegmentRules, *, now: datetime, recency_days: Sequence[int] = ()
+) -> Iterator[ClassifiedSegment]:
+    """Classify the matching contacts once, into a temp table the block reads from.
+
+    With `recency_days`, the one pass also covers those lapsed-for-at-least windows (the
+    rules with another `min_days_since_purchase`): each contact is put in the narrowest
+    window it falls in, so a window's size is a sum of buckets. The recipients of the rules
+    as given are copied to `members`, for per-recipient scores.
+    """
+    with rollup_connection(session) as conn:
+        recent_from = rollup_state(conn).recent_from
+        sql, params = _classified(rules, now, recent_from=recent_from, recency_days=recency_days)
+        own = rules.min_days_since_purchase
+        try:
+            _drop(conn)
+            conn.exec_driver_sql(
+                f"CREATE TEMP TABLE {_PASS} (id INTEGER NOT NULL, reason TEXT NOT NULL, "
+                "recency INTEGER, can_email INTEGER, can_sms INTEGER, can_push INTEGER)"
+            )
+            fill = (
+                f"{sql} INSERT INTO temp.{_PASS} "
+                "SELECT id, reason, recency, can_email, can_sms, can_push FROM classified"
+            )
+            conn.execute(_bound(rules, fill), params)
+            counts = conn.exec_driver_sql(
+                f"SELECT reason, recency, {_COUNTS} FROM temp.{_PASS} GROUP BY reason, recency"
+            ).all()
+            conn.exec_driver_sql(f"CREATE TEMP TABLE {_MEMBERS} (id INTEGER PRIMARY KEY)")
+            conn.exec_driver_sql(
+                f"INSERT INTO temp.{_MEMBERS} SELECT id FROM temp.{_PASS} "
+                "WHERE reason = 'included' AND (? IS NULL OR recency >= ?) ORDER BY id",
+                (own, own),
+            )
+            conn.exec_driver_sql(f"DROP TABLE temp.{_PASS}")
+            windows = sorted({*recency_days, own}) if own is not None else []
+            yield ClassifiedSegment(
+                conn=conn,
+                result=_result(rules, counts, min_days=own),
+                window_sizes={days: _result(rules, counts, min_days=days).size for days in windows},
+                members=f"temp.{_MEMBERS}",
+            )
+        finally:
+            _drop(conn)
 
 
 def describe_rules(rules: SegmentRules) -> str:
@@ -151,6 +197,49 @@ def _either(items: list[str]) -> str:
     return f"{', '.join(items[:-1])} or {items[-1]}"
 
 
+_PASS = "segment_pass"
+_MEMBERS = "segment_members"
+_COUNTS = "count(*) AS n, sum(can_email) AS email, sum(can_sms) AS sms, sum(can_push) AS push"
+"""Per group of classified contacts: how many, and how many each channel reaches."""
+
+
+def _drop(conn: Connection) -> None:
+    for table in (_PASS, _MEMBERS):
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def _bound(rules: SegmentRules, sql: str) -> TextClause:
+    """The statement with the region list bound as an expanding parameter when there is one."""
+    query = text(sql)
+    if rules.regions is not None:
+        query = query.bindparams(bindparam("regions", expanding=True))
+    return query
+
+
+def _result(
+    rules: SegmentRules, counts: Sequence[Sequence[Any]], *, min_days: int | None = None
+) -> SegmentResult:
+    """Grouped (reason, recency, n, email, sms, push) rows as a segment, from one window on."""
+    suppressed = dict.fromkeys(SUPPRESSION_REASONS, 0)
+    reachable = {"email": 0, "sms": 0, "push": 0}
+    size = 0
+    for reason, recency, count, email, sms, push in counts:
+        if min_days is not None and recency is not None and recency < min_days:
+            continue
+        if reason == "included":
+            size += count
+            for channel, n in (("email", email), ("sms", sms), ("push", push)):
+                reachable[channel] += int(n or 0)
+        else:
+            suppressed[reason] += count
+    return SegmentResult(
+        matched=size + sum(suppressed.values()),
+        size=size,
+        suppressed=suppressed,
+        by_channel={channel: reachable[channel] for channel in rules.channels},
+    )
+
+
 def _utc_text(moment: datetime) -> str:
     """A datetime in the text form SQLite holds (UTC), so SQL can compare strings."""
     if moment.tzinfo is None:
@@ -159,9 +248,17 @@ def _utc_text(moment: datetime) -> str:
 
 
 def _classified(
-    rules: SegmentRules, now: datetime, *, recent_from: str | None
+    rules: SegmentRules,
+    now: datetime,
+    *,
+    recent_from: str | None,
+    recency_days: Sequence[int] = (),
 ) -> tuple[str, dict[str, Any]]:
     """A WITH clause defining `classified`: every matching contact with its reason and reach.
+
+    Its `recency` column is the narrowest lapsed-for-at-least window of the rules' own and
+    `recency_days` that the contact falls in (NULL without a `min_days_since_purchase`);
+    the widest window bounds who matches.
 
     `recent_from` is the day from which the recent-sends rollup holds every send: when
     the cap window starts on or after it, the capped contacts come from one ordered scan
@@ -177,9 +274,16 @@ def _classified(
         "want_push": "push" in rules.channels,
     }
     where = ["1 = 1"]
+    recency = "NULL"
     if rules.min_days_since_purchase is not None:
-        where.append("c.last_purchase_at <= :lapsed_before")
-        params["lapsed_before"] = _utc_text(now - timedelta(days=rules.min_days_since_purchase))
+        windows = sorted({rules.min_days_since_purchase, *recency_days})
+        for days in windows:
+            params[f"lapsed_{days}"] = _utc_text(now - timedelta(days=days))
+        where.append(f"c.last_purchase_at <= :lapsed_{windows[0]}")
+        narrower = " ".join(
+            f"WHEN c.last_purchase_at <= :lapsed_{days} THEN {days}" for days in windows[:0:-1]
+        )
+        recency = f"CASE {narrower} ELSE {windows[0]} END" if narrower else str(windows[0])
     if rules.max_days_since_purchase is not None:
         where.append("c.last_purchase_at >= :purchased_after")
         params["purchased_after"] = _utc_text(now - timedelta(days=rules.max_days_since_purchase))
@@ -224,7 +328,7 @@ def _classified(
     sql = f"""
     WITH {capped_cte}
     matched AS (
-        SELECT c.id, c.unsubscribed, c.bounced, c.email_consent,
+        SELECT c.id, c.unsubscribed, c.bounced, c.email_consent, {recency} AS recency,
             CASE WHEN :want_email AND c.email_consent AND NOT c.bounced THEN 1 ELSE 0 END
                 AS can_email,
             CASE WHEN :want_sms AND c.sms_consent THEN 1 ELSE 0 END AS can_sms,
@@ -233,7 +337,7 @@ def _classified(
         WHERE {" AND ".join(where)}
     ),
     classified AS (
-        SELECT id, can_email, can_sms, can_push,
+        SELECT id, recency, can_email, can_sms, can_push,
             CASE
                 WHEN unsubscribed THEN 'unsubscribed'
                 WHEN can_email + can_sms + can_push = 0 THEN

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from tools.id_table import id_table
@@ -43,6 +44,17 @@ class ChurnScore(BaseModel):
     logit: float
     risk: float
     band: ChurnBand
+
+
+class ChurnBands(BaseModel):
+    """Customers per churn-risk band, highest risk first."""
+
+    high: int
+    """Risk of 2/3 or more."""
+    medium: int
+    """Risk from 1/3 to 2/3."""
+    low: int
+    """Risk below 1/3."""
 
 
 class ChurnReport(BaseModel):
@@ -94,28 +106,12 @@ def churn_risk(
     at 0.12, one cycle overdue 0.38, two cycles 0.73. Bands are counted in SQL by
     comparing z with logit(1/3) and logit(2/3), so no per-row work happens in Python.
     """
-    if horizon_days < 1:
-        raise ValueError("horizon_days must be at least 1")
-    params = {
-        "now": _utc_text(now),
-        "since": _utc_text(now - timedelta(days=horizon_days)),
-        "horizon": float(horizon_days),
-        "min_interval": CHURN_MIN_INTERVAL_DAYS,
-        "medium": _logit(CHURN_MEDIUM_FROM),
-        "high": _logit(CHURN_HIGH_FROM),
-    }
+    params = _churn_params(now, horizon_days)
     conn = session.connection()
     with id_table(conn, "churn_ids", contact_ids) as in_scope:
         scope = "" if in_scope is None else f"AND c.id IN (SELECT id FROM {in_scope})"
-        scored = _churn_scored(scope)
-        low, medium, high = conn.execute(
-            text(
-                f"{scored} SELECT coalesce(sum(z < :medium), 0), "
-                "coalesce(sum(z >= :medium AND z < :high), 0), coalesce(sum(z >= :high), 0) "
-                "FROM scored"
-            ),
-            params,
-        ).one()
+        counted = churn_bands(conn, in_scope, now=now, horizon_days=horizon_days)
+        low, medium, high = counted.low, counted.medium, counted.high
         never = conn.execute(
             text(f"SELECT count(*) FROM contact c WHERE c.last_purchase_at IS NULL {scope}")
         ).scalar_one()
@@ -153,6 +149,40 @@ def churn_risk(
         formula=CHURN_FORMULA,
         detail=detail,
     )
+
+
+def churn_bands(
+    conn: Connection, members: str | None, *, now: datetime, horizon_days: int = 90
+) -> ChurnBands:
+    """Customers per band among the ids in `members`, scored as `churn_risk` scores them.
+
+    `members` is a table with an `id` column (None: every contact); members who never
+    purchased are not scored. The inputs are looked up per member, so the cost follows the
+    number of members, not of contacts.
+    """
+    scope = "" if members is None else f"AND c.id IN (SELECT id FROM {members})"
+    low, medium, high = conn.execute(
+        text(
+            f"{_churn_scored(scope)} SELECT coalesce(sum(z < :medium), 0), "
+            "coalesce(sum(z >= :medium AND z < :high), 0), coalesce(sum(z >= :high), 0) "
+            "FROM scored"
+        ),
+        _churn_params(now, horizon_days),
+    ).one()
+    return ChurnBands(high=high, medium=medium, low=low)
+
+
+def _churn_params(now: datetime, horizon_days: int) -> dict[str, Any]:
+    if horizon_days < 1:
+        raise ValueError("horizon_days must be at least 1")
+    return {
+        "now": _utc_text(now),
+        "since": _utc_text(now - timedelta(days=horizon_days)),
+        "horizon": float(horizon_days),
+        "min_interval": CHURN_MIN_INTERVAL_DAYS,
+        "medium": _logit(CHURN_MEDIUM_FROM),
+        "high": _logit(CHURN_HIGH_FROM),
+    }
 
 
 def _churn_scored(scope: str) -> str:

@@ -7,7 +7,13 @@ from datetime import datetime
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from tools.audience import CHANNEL_LABELS, SegmentRules, build_segment, describe_rules
+from tools.audience import (
+    CHANNEL_LABELS,
+    SegmentResult,
+    SegmentRules,
+    build_segment,
+    describe_rules,
+)
 
 
 class ChannelReach(BaseModel):
@@ -34,7 +40,11 @@ class ReachEstimate(BaseModel):
 
 def estimate_reach(session: Session, rules: SegmentRules, *, now: datetime) -> ReachEstimate:
     """Reach per requested channel after consent, bounce, unsubscribe and frequency cap."""
-    segment = build_segment(session, rules, now=now)
+    return reach_of(build_segment(session, rules, now=now), rules)
+
+
+def reach_of(segment: SegmentResult, rules: SegmentRules) -> ReachEstimate:
+    """The reach of a segment already counted: per channel, and its share of the recipients."""
     channels = [
         ChannelReach(
             channel=channel,

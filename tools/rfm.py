@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,9 +11,11 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from tools.id_table import id_table
+from workspace.rollups import rollup_state
 
 CONTACT_SCORE_LIMIT = 500
 """Per-contact scores (RFM and churn) are listed for at most this many contacts (the lowest ids)."""
@@ -147,18 +151,7 @@ def rfm_scores(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     conn = session.connection()
-    cuts: dict[int, list[Any]] = {n: [] for n in range(len(RFM_DIMENSIONS))}
-    for dimension, _tile, top in conn.execute(text(f"{_RFM_CUTS} ORDER BY dimension, tile")):
-        cuts[dimension].append(top)
-    params: dict[str, Any] = {}
-    score_sql = []
-    for n, (_, column) in enumerate(RFM_DIMENSIONS):
-        terms = []
-        for k, top in enumerate(cuts[n][:-1]):  # the last tile's top is the maximum
-            params[f"cut{n}_{k}"] = top
-            terms.append(f" + ({column} > :cut{n}_{k})")
-        score_sql.append(f"(1{''.join(terms)})")
-    r_sql, f_sql, m_sql = score_sql
+    (r_sql, f_sql, m_sql), params = _score_sql(conn)
     with id_table(conn, "rfm_ids", contact_ids) as in_scope:
         listed = "1" if in_scope is None else f"id IN (SELECT id FROM {in_scope})"
         groups = conn.execute(
@@ -231,6 +224,72 @@ def rfm_scores(
         scores_truncated=len(rows) > CONTACT_SCORE_LIMIT,
         detail=_rfm_detail(counts, contacts),
     )
+
+
+def rfm_tier_counts(conn: Connection, members: str) -> dict[str, int]:
+    """Contacts per RFM segment among the ids in `members` (a table with an `id` column).
+
+    Every label, in report order; scored as `rfm_scores` scores them, against every
+    purchaser in the workspace. One lookup per member, so a segment's tiers cost what
+    its size costs, not what the workspace's does.
+    """
+    scores, params = _score_sql(conn)
+    r, f, m = (f"CASE WHEN c.last_purchase_at IS NULL THEN 0 ELSE {sql} END" for sql in scores)
+    counts = dict.fromkeys(RFM_LABELS, 0)
+    rows = conn.execute(
+        text(
+            f"SELECT r, f, m, count(*) FROM (SELECT {r} AS r, {f} AS f, {m} AS m "
+            f"FROM {members} i CROSS JOIN contact c ON c.id = i.id) GROUP BY r, f, m"
+        ),
+        params,
+    )
+    for r_score, f_score, m_score, n in rows:
+        counts[rfm_label(r_score, f_score, m_score)] += n
+    return counts
+
+
+def _score_sql(conn: Connection) -> tuple[tuple[str, str, str], dict[str, Any]]:
+    """SQL for the r, f and m scores of a `contact` row (a purchaser's), and its parameters."""
+    cuts = _cut_points(conn)
+    params: dict[str, Any] = {}
+    score_sql = []
+    for n, (_, column) in enumerate(RFM_DIMENSIONS):
+        terms = []
+        for k, top in enumerate(cuts[n][:-1]):  # the last tile's top is the maximum
+            params[f"cut{n}_{k}"] = top
+            terms.append(f" + ({column} > :cut{n}_{k})")
+        score_sql.append(f"(1{''.join(terms)})")
+    r_sql, f_sql, m_sql = score_sql
+    return (r_sql, f_sql, m_sql), params
+
+
+_CUTS: OrderedDict[str, tuple[tuple[Any, ...], ...]] = OrderedDict()
+_CUTS_LOCK = threading.Lock()
+_CUTS_KEPT = 8
+
+
+def _cut_points(conn: Connection) -> tuple[tuple[Any, ...], ...]:
+    """Each dimension's tile tops over every purchaser: sorting them all is the costly part.
+
+    Kept per workspace version: a token written with the data (a copy of the database
+    carries both), replaced by every writer of contacts, so new data is cut afresh. A
+    workspace never written through Baton has no version and is cut on every call.
+    """
+    version = rollup_state(conn).workspace_version
+    with _CUTS_LOCK:
+        known = _CUTS.get(version) if version else None
+    if known is not None:
+        return known
+    tops: dict[int, list[Any]] = {n: [] for n in range(len(RFM_DIMENSIONS))}
+    for dimension, _tile, top in conn.execute(text(f"{_RFM_CUTS} ORDER BY dimension, tile")):
+        tops[dimension].append(top)
+    cuts = tuple(tuple(tops[n]) for n in range(len(RFM_DIMENSIONS)))
+    if version:
+        with _CUTS_LOCK:
+            _CUTS[version] = cuts
+            while len(_CUTS) > _CUTS_KEPT:
+                _CUTS.popitem(last=False)
+    return cuts
 
 
 @dataclass

@@ -7,12 +7,21 @@ from typing import Any
 from sqlalchemy import delete, insert
 
 from agents.figures import format_figure
-from db.vocabulary import MESSAGING_CHANNELS
 from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action, SegmentMember
-from tools.audience import SegmentRules, build_segment, describe_rules, segment_contact_ids
+from db.vocabulary import MESSAGING_CHANNELS
+from tools.audience import SegmentRules, classified_segment, describe_rules
+from tools.rfm import NEVER_PURCHASED
+from tools.segment_profile import SegmentProfile, profile_of
 
 RECENCY_OPTIONS = (60, 90, 120, 180)
+
+
+class BuiltSegment(SegmentProfile):
+    """A saved segment: its counts, reach and tiers as execution found them, and its rules."""
+
+    description: str
+    """The rules as one sentence."""
 
 
 def _rules(ctx: SkillContext) -> SegmentRules:
@@ -27,22 +36,25 @@ def _rules(ctx: SkillContext) -> SegmentRules:
     )
 
 
-def _evidence(ctx: SkillContext, rules: SegmentRules) -> dict[str, Any]:
-    result = build_segment(ctx.session, rules, now=ctx.now)
-    return {"description": describe_rules(rules), **result.model_dump()}
+def _evidence(rules: SegmentRules, profile: SegmentProfile) -> dict[str, Any]:
+    """The card's facts, flat and in the order it shows them."""
+    return {"description": describe_rules(rules), **profile.model_dump()}
 
 
 def propose(ctx: SkillContext) -> Proposal:
     rules = _rules(ctx)
-    evidence = _evidence(ctx, rules)
+    # The other recency windows come from the same pass (none without a recency rule).
+    with classified_segment(
+        ctx.session, rules, now=ctx.now, recency_days=RECENCY_OPTIONS
+    ) as segment:
+        profile = profile_of(segment, rules, now=ctx.now)
+        sizes = segment.window_sizes
+    evidence = _evidence(rules, profile)
     alternatives = []
     if rules.min_days_since_purchase is not None:
         for days in RECENCY_OPTIONS:
             if days == rules.min_days_since_purchase:
                 continue
-            alt = build_segment(
-                ctx.session, rules.model_copy(update={"min_days_since_purchase": days}), now=ctx.now
-            )
             why = (
                 "reaches fewer lapsed customers"
                 if days > rules.min_days_since_purchase
@@ -52,22 +64,13 @@ def propose(ctx: SkillContext) -> Proposal:
                 {
                     "option": f"lapsed {days}+ days",
                     "params": {"min_days_since_purchase": days},
-                    "size": alt.size,
+                    "size": sizes[days],
                     "why_not": why,
                 }
             )
-    suppressed = evidence["suppressed"]
-    rationale = (
-        f"{evidence['description'][0].upper()}{evidence['description'][1:]}: "
-        f"{evidence['size']:,} recipients after suppressing "
-        f"{sum(suppressed.values()):,} of {evidence['matched']:,} matching contacts "
-        f"({suppressed['unsubscribed']:,} unsubscribed, {suppressed['bounced']:,} bounced, "
-        f"{suppressed['no_consent']:,} without consent, "
-        f"{suppressed['frequency_cap']:,} over the {rules.frequency_cap}-per-7-days cap)."
-    )
     return Proposal(
         params=rules.model_dump(),
-        rationale=rationale,
+        rationale=_rationale(rules, profile, evidence["description"]),
         evidence=evidence,
         alternatives=alternatives,
         context={
@@ -78,22 +81,48 @@ def propose(ctx: SkillContext) -> Proposal:
     )
 
 
+def _rationale(rules: SegmentRules, profile: SegmentProfile, description: str) -> str:
+    suppressed = profile.suppressed
+    sentence = (
+        f"{description[0].upper()}{description[1:]}: "
+        f"{profile.size:,} recipients after suppressing "
+        f"{sum(suppressed.values()):,} of {profile.matched:,} matching contacts "
+        f"({suppressed['unsubscribed']:,} unsubscribed, {suppressed['bounced']:,} bounced, "
+        f"{suppressed['no_consent']:,} without consent, "
+        f"{suppressed['frequency_cap']:,} over the {rules.frequency_cap}-per-7-days cap)."
+    )
+    churn = profile.churn_risk
+    tiers = sorted(
+        ((n, label) for label, n in profile.rfm_tiers.items() if label != NEVER_PURCHASED),
+        key=lambda item: -item[0],
+    )
+    who = []
+    if churn.high + churn.medium + churn.low:
+        who.append(f"churn risk {churn.high:,} high, {churn.medium:,} medium, {churn.low:,} low")
+    if tiers:
+        who.append("largest RFM tiers: " + ", ".join(f"{label} {n:,}" for n, label in tiers[:3]))
+    return f"{sentence} Of them: {'; '.join(who)}." if who else sentence
+
+
 def evaluate(ctx: SkillContext, params: dict[str, Any], changed: frozenset[str]) -> Evaluation:
     rules = SegmentRules.model_validate(params)
-    return Evaluation(params=rules.model_dump(), evidence=_evidence(ctx, rules))
+    with classified_segment(ctx.session, rules, now=ctx.now) as segment:
+        profile = profile_of(segment, rules, now=ctx.now)
+    return Evaluation(params=rules.model_dump(), evidence=_evidence(rules, profile))
 
 
-def execute(ctx: SkillContext, action: Action) -> dict[str, Any]:
+def execute(ctx: SkillContext, action: Action) -> BuiltSegment:
     rules = SegmentRules.model_validate(action.params)
-    result = build_segment(ctx.session, rules, now=ctx.now)
-    ids = segment_contact_ids(ctx.session, rules, now=ctx.now)
+    with classified_segment(ctx.session, rules, now=ctx.now) as segment:
+        profile = profile_of(segment, rules, now=ctx.now)
+        ids = segment.member_ids()
     conn = ctx.session.connection()
     conn.execute(delete(SegmentMember).where(SegmentMember.action_id == action.id))  # type: ignore[arg-type]
     if ids:
         conn.execute(
             insert(SegmentMember), [{"action_id": action.id, "contact_id": i} for i in ids]
         )
-    return {"description": describe_rules(rules), **result.model_dump()}
+    return BuiltSegment(description=describe_rules(rules), **profile.model_dump())
 
 
 def describe(params: dict[str, Any]) -> str:
@@ -104,10 +133,14 @@ def describe(params: dict[str, Any]) -> str:
 
 
 def summarise(result: dict[str, Any]) -> str:
-    return (
+    sentence = (
         f"Segment saved: {result.get('size', 0):,} recipients "
-        f"({format_figure('count', result.get('by_channel', {}))})."
+        f"({format_figure('count', result.get('by_channel', {}))})"
     )
+    high = (result.get("churn_risk") or {}).get("high")
+    if high:
+        sentence += f", {high:,} of them at high churn risk"
+    return sentence + "."
 
 
 SKILL = Skill(
@@ -115,7 +148,7 @@ SKILL = Skill(
     kind="build_segment",
     risk="internal",
     params_model=SegmentRules,
-    result_model=None,
+    result_model=BuiltSegment,
     propose=propose,
     evaluate=evaluate,
     execute=execute,
@@ -131,8 +164,9 @@ SKILL = Skill(
     params={
         "min_days_since_purchase": Param(
             label="lapsed for at least (days)",
-            words=("days", "lapsed", "recency", "recent", "since", "long"),
-            evidence=("description", "matched", "size"),
+            words=("days", "lapsed", "recency", "recent", "since", "long", "risk", "churn", "rfm",
+                   "tier", "tiers"),
+            evidence=("description", "matched", "size", "churn_risk", "rfm_tiers"),
             learns="value",
         ),
         "frequency_cap": Param(
@@ -143,18 +177,21 @@ SKILL = Skill(
         ),
         "channels": Param(
             words=("consent", "reachable", "opted"),
-            evidence=("by_channel", "suppressed.no_consent", "size"),
+            evidence=("by_channel", "reach_share", "suppressed.no_consent", "size"),
             learns="exclusions",
         ),
     },
     words=("segment", "audience", "who", "recipients", "suppress", "suppressed", "lapsed",
-           "customers", "contacts", "reach", "people"),
-    channel_evidence=("by_channel.{c}", "suppressed.no_consent"),
+           "customers", "contacts", "reach", "people", "risk", "churn", "rfm", "tier", "tiers"),
+    labels={"reach_share": "reach by channel (share)", "rfm_tiers": "RFM tiers",
+            "churn_risk": "churn risk"},
+    channel_evidence=("by_channel.{c}", "reach_share.{c}", "suppressed.no_consent"),
     comparison=Comparison(
         rows=(("recency (days since purchase)", "min_days_since_purchase"),
               ("channels", "channels"), ("matching contacts", "matched"),
               ("recipients after suppression", "size"), ("reach by channel", "by_channel.*"),
-              ("suppressed", "suppressed.*")),
+              ("suppressed", "suppressed.*"), ("churn risk", "churn_risk.*"),
+              ("RFM tier", "rfm_tiers.*")),
         better=("recipients after suppression", "size"),
         describe=describe,
     ),

@@ -7,12 +7,21 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlmodel import Session
 
 from db.engine import read_session
 from tests.support.workspace import NOW, add_contact, add_event, new_engine, workspace_writer
-from tools.audience import SegmentRules, build_segment, describe_rules, segment_contact_ids
+from tools.audience import (
+    SegmentRules,
+    build_segment,
+    classified_segment,
+    describe_rules,
+    segment_contact_ids,
+)
+from tools.segment_profile import profile_of
 
 LAPSED = NOW - timedelta(days=120)
 WINBACK = SegmentRules(channels=["email", "sms"], min_days_since_purchase=90)
@@ -145,3 +154,108 @@ def test_describe_rules_reads_as_a_sentence() -> None:
     assert describe_rules(SegmentRules(channels=["email"], never_purchased=True)) == (
         "contacts who have never purchased, reachable by email"
     )
+
+
+WINDOWS = (60, 90, 120, 180)
+
+
+def test_one_pass_counts_every_recency_window(people: tuple[Session, dict[str, int]]) -> None:
+    session, ids = people
+    with classified_segment(session, WINBACK, now=NOW, recency_days=WINDOWS) as segment:
+        assert segment.result == build_segment(session, WINBACK, now=NOW)
+        assert segment.member_ids() == segment_contact_ids(session, WINBACK, now=NOW)
+        sizes = segment.window_sizes
+    for days in WINDOWS:
+        rules = WINBACK.model_copy(update={"min_days_since_purchase": days})
+        assert sizes[days] == build_segment(session, rules, now=NOW).size
+    # The recent buyer counts in no window; the lapsed ones (120 days) in all up to 120.
+    assert sizes == {60: 3, 90: 3, 120: 3, 180: 0}
+    assert ids["recent"] not in segment_contact_ids(
+        session, WINBACK.model_copy(update={"min_days_since_purchase": 60}), now=NOW
+    )
+
+
+def test_a_pass_without_a_recency_rule_has_no_windows(
+    people: tuple[Session, dict[str, int]],
+) -> None:
+    session, _ = people
+    everyone = SegmentRules(channels=["email"])
+    with classified_segment(session, everyone, now=NOW, recency_days=WINDOWS) as segment:
+        assert segment.window_sizes == {}
+        assert segment.result == build_segment(session, everyone, now=NOW)
+        assert segment.member_ids() == segment_contact_ids(session, everyone, now=NOW)
+
+
+def test_one_pass_agrees_with_a_segment_per_window(tmp_path: Path) -> None:
+    """Never an unsubscribed or unreachable recipient; every window's counts add up."""
+    engine = new_engine(tmp_path)
+    people = st.tuples(
+        st.one_of(st.none(), st.integers(min_value=0, max_value=400)),  # days since purchase
+        st.booleans(),  # unsubscribed
+        st.booleans(),  # bounced
+        st.booleans(),  # email consent
+        st.booleans(),  # sms consent
+        st.integers(min_value=0, max_value=4),  # sends in the last week
+    )
+
+    @settings(max_examples=30, deadline=None)
+    @given(
+        st.lists(people, min_size=1, max_size=25),
+        st.lists(st.sampled_from(["email", "sms", "push"]), min_size=1, max_size=3),
+        st.one_of(st.none(), st.sampled_from([0, 45, 60, 90, 120, 180, 365])),
+        st.integers(min_value=1, max_value=4),
+        st.lists(st.integers(min_value=0, max_value=400), max_size=4),
+    )
+    def check(
+        contacts: list[tuple[int | None, bool, bool, bool, bool, int]],
+        channels: list[str],
+        days: int | None,
+        cap: int,
+        windows: list[int],
+    ) -> None:
+        with workspace_writer(engine) as s:
+            s.connection().exec_driver_sql("DELETE FROM event")
+            s.connection().exec_driver_sql("DELETE FROM contact")
+            for since, unsubscribed, bounced, email, sms, sends in contacts:
+                bought = None if since is None else NOW - timedelta(days=since, hours=1)
+                contact = add_contact(
+                    s,
+                    orders=0 if bought is None else 1,
+                    last_purchase_at=bought,
+                    unsubscribed=unsubscribed,
+                    bounced=bounced,
+                    email_consent=email,
+                    sms_consent=sms,
+                )
+                for n in range(sends):
+                    add_event(s, contact, "send", NOW - timedelta(days=n + 1), campaign=f"c{n}")
+        rules = SegmentRules.model_validate(
+            {"channels": channels, "min_days_since_purchase": days, "frequency_cap": cap}
+        )
+        with read_session(engine) as session:
+            with classified_segment(session, rules, now=NOW, recency_days=windows) as segment:
+                result, sizes, members = segment.result, segment.window_sizes, segment.member_ids()
+                profile = profile_of(segment, rules, now=NOW)
+            assert result == build_segment(session, rules, now=NOW)
+            assert members == segment_contact_ids(session, rules, now=NOW)
+            for window, size in sizes.items():
+                other = rules.model_copy(update={"min_days_since_purchase": window})
+                assert size == build_segment(session, other, now=NOW).size
+            unreachable = session.connection().exec_driver_sql(
+                "SELECT count(*) FROM contact WHERE id IN "
+                f"({','.join(map(str, members)) or 'NULL'}) AND (unsubscribed OR NOT ("
+                f"({'email' in rules.channels} AND email_consent AND NOT bounced) OR "
+                f"({'sms' in rules.channels} AND sms_consent) OR "
+                f"({'push' in rules.channels} AND push_consent)))"
+            )
+            assert unreachable.scalar_one() == 0
+        assert result.matched == result.size + sum(result.suppressed.values())
+        assert result.size == len(members)
+        assert set(sizes) == ({*windows, days} if days is not None else set())
+        assert all(0 <= n <= result.matched for n in result.by_channel.values())
+        never = profile.rfm_tiers.get("never purchased", 0)
+        assert sum(profile.rfm_tiers.values()) == result.size
+        assert sum(profile.churn_risk.model_dump().values()) == result.size - never
+
+    check()
+    engine.dispose()

@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 from sqlmodel import Session, SQLModel, create_engine
 
 from db.engine import read_session, write_session
-from tests.support.workspace import NOW, add_contact, add_event, new_engine
+from tests.support.workspace import NOW, add_contact, add_event, new_engine, workspace_writer
 from tools import rfm
-from tools.audience import SegmentRules, build_segment
+from tools.audience import SegmentRules, build_segment, classified_segment
 from tools.churn import churn_risk
 from tools.reach import estimate_reach
 from tools.rfm import RFM_LABELS, rfm_label, rfm_scores
+from tools.segment_profile import profile_of
 
 # (days since last purchase, orders, lifetime value) for ten purchasers P1..P10.
 #   recency quintiles (2 per tile, older first): P9-P10 -> 1, P7-P8 -> 2, ... P1-P2 -> 5
@@ -317,3 +318,59 @@ def test_rfm_scores_are_monotone_and_ties_score_alike() -> None:
 
     check()
     engine.dispose()
+
+
+def test_a_segment_profile_scores_its_recipients_as_the_reports_do(
+    customers: tuple[Session, list[int], list[int]],
+) -> None:
+    session, buyers, never = customers
+    rules = SegmentRules(channels=["email"], min_days_since_purchase=3)
+    with classified_segment(session, rules, now=NOW) as segment:
+        profile = profile_of(segment, rules, now=NOW)
+        members = segment.member_ids()
+    assert members == buyers[2:]  # P3..P10 bought 3 or more days ago
+    report = rfm_scores(session, now=NOW, contact_ids=members)
+    assert profile.rfm_tiers == {label: n for label, n in report.counts.items() if n}
+    assert profile.rfm_tiers == {
+        "champions": 1,
+        "loyal": 1,
+        "potential loyalists": 1,
+        "about to sleep": 1,
+        "at risk": 1,
+        "hibernating": 1,
+        "lost": 2,
+    }
+    bands = churn_risk(session, now=NOW, contact_ids=members).bands
+    assert profile.churn_risk.model_dump() == {b: bands[b] for b in ("high", "medium", "low")}
+    assert sum(profile.rfm_tiers.values()) == sum(bands.values()) == profile.size == 8
+    assert profile.reach_share == {"email": 1.0}
+
+    everyone = SegmentRules(channels=["email"])
+    with classified_segment(session, everyone, now=NOW) as segment:
+        profile = profile_of(segment, everyone, now=NOW)
+        members = segment.member_ids()
+    # The unsubscribed contact who never bought is suppressed; the other one is a recipient.
+    assert members == [*buyers, never[0]]
+    assert profile.rfm_tiers["never purchased"] == 1
+    assert sum(profile.rfm_tiers.values()) == profile.size == 11
+    churn = profile.churn_risk
+    assert churn.high + churn.medium + churn.low == profile.size - 1
+
+
+def test_cut_points_follow_the_workspace_version(tmp_path: Path) -> None:
+    """Cut points are kept per workspace version: a write through Baton cuts afresh."""
+    engine = new_engine(tmp_path)
+    bought = NOW - timedelta(days=5)
+    with workspace_writer(engine) as s:
+        five = [add_contact(s, orders=n, last_purchase_at=bought) for n in range(1, 6)]
+    with read_session(engine) as session:
+        first = rfm_scores(session, now=NOW, contact_ids=five)
+    assert [score.f for score in first.scores] == [1, 2, 3, 4, 5]
+    with workspace_writer(engine) as s:
+        for _ in range(5):
+            add_contact(s, orders=10, last_purchase_at=bought)
+    with read_session(engine) as session:
+        again = rfm_scores(session, now=NOW, contact_ids=five)
+    engine.dispose()
+    # Orders 1-5 and five tens: tiles top out at 2, 4, 10, 10, so five orders now score 3.
+    assert [score.f for score in again.scores] == [1, 1, 2, 2, 3]
