@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from db.search import FEEDBACK_FTS
+
 IMMUTABLE_MESSAGE = "decision record is immutable"
 RECORD_COLUMNS = (
     "params",
@@ -47,23 +49,6 @@ IMMUTABILITY = (
     ),
 )
 """Triggers that keep the decision record and the decision history as they were written."""
-
-FEEDBACK_FTS = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS feedback_fts USING fts5("
-    "comment, content='feedback', content_rowid='id', tokenize='porter unicode61')",
-    "CREATE TRIGGER IF NOT EXISTS feedback_ai AFTER INSERT ON feedback BEGIN "
-    "INSERT INTO feedback_fts(rowid, comment) VALUES (new.id, new.comment); END",
-    "CREATE TRIGGER IF NOT EXISTS feedback_ad AFTER DELETE ON feedback BEGIN "
-    "INSERT INTO feedback_fts(feedback_fts, rowid, comment) VALUES "
-    "('delete', old.id, old.comment); END",
-    "CREATE TRIGGER IF NOT EXISTS feedback_au AFTER UPDATE OF comment ON feedback BEGIN "
-    "INSERT INTO feedback_fts(feedback_fts, rowid, comment) VALUES "
-    "('delete', old.id, old.comment); "
-    "INSERT INTO feedback_fts(rowid, comment) VALUES (new.id, new.comment); END",
-    # Feedback written before this migration.
-    "INSERT INTO feedback_fts(feedback_fts) VALUES ('rebuild')",
-)
-"""External-content FTS5 index over `feedback.comment`, kept in step by triggers."""
 
 RETRIEVAL_INDEXES = (
     # lessons_for: tool = ? AND playbook = ? AND deleted_at IS NULL AND superseded_by IS NULL

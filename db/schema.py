@@ -10,6 +10,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from db.memory import apply_memory_search
 from db.models import Meta
+from db.search import NOTE_FTS
 
 Migration = Callable[[Engine], None]
 
@@ -26,22 +27,6 @@ def _consent_history_and_notes(engine: Engine) -> None:
     with engine.begin() as conn:
         for statement in NOTE_FTS:
             conn.exec_driver_sql(statement)
-
-
-NOTE_FTS = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS note_fts USING fts5("
-    "title, body, content='note', content_rowid='id', tokenize='porter unicode61')",
-    "CREATE TRIGGER IF NOT EXISTS note_ai AFTER INSERT ON note BEGIN "
-    "INSERT INTO note_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
-    "CREATE TRIGGER IF NOT EXISTS note_ad AFTER DELETE ON note BEGIN "
-    "INSERT INTO note_fts(note_fts, rowid, title, body) VALUES "
-    "('delete', old.id, old.title, old.body); END",
-    "CREATE TRIGGER IF NOT EXISTS note_au AFTER UPDATE ON note BEGIN "
-    "INSERT INTO note_fts(note_fts, rowid, title, body) VALUES "
-    "('delete', old.id, old.title, old.body); "
-    "INSERT INTO note_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
-)
-"""External-content FTS5 index over `note`, kept in step by triggers."""
 
 
 def _rollups(engine: Engine) -> None:

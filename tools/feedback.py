@@ -1,14 +1,14 @@
-"""Feedback: search the marketers' thumbs-up/down comments by relevance (SQLite FTS5)."""
+"""Feedback: search the marketers' thumbs-up/down comments by relevance."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlmodel import Session
 
-from tools.notes import MAX_LIMIT, SNIPPET_TOKENS, fts_query, parse_utc
+from db.search import match_feedback
+from tools.notes import MAX_LIMIT
 
 RANK_WINDOW = 2000
 """How many of the newest matching comments are ranked by relevance."""
@@ -28,51 +28,31 @@ class FeedbackHit(BaseModel):
     message_id: str | None
     created_at: datetime
     score: float
-    """Relevance, higher is better: minus SQLite's bm25 (FTS5's default rank)."""
+    """Relevance, higher is better (db/search.py: minus bm25)."""
 
 
 def search_feedback(session: Session, query: str, *, limit: int = 10) -> list[FeedbackHit]:
     """Feedback whose comment matches any word of `query`, most relevant first.
 
-    Each word is quoted before it reaches FTS5, so no user text can raise a syntax error.
-    Relevance (bm25) is computed over the newest RANK_WINDOW matches only, so a common
-    word costs the same in a long history as in a short one; rarer words reach back
-    through all of it.
+    Each word is quoted before it reaches the index, so no user text can raise a syntax error.
+    Relevance is computed over the newest RANK_WINDOW matches only, so a common word
+    costs the same in a long history as in a short one; rarer words reach back through
+    all of it.
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
-    match = fts_query(query)
-    if not match:
-        return []
-    rows = (
-        session.connection()
-        .execute(
-            text(
-                "WITH recent AS (SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH :match "
-                "ORDER BY rowid DESC LIMIT :window) "
-                "SELECT f.id, f.actor, f.value, f.comment, f.action_id, f.message_id, "
-                "f.created_at, feedback_fts.rank AS rank, "
-                f"snippet(feedback_fts, 0, '**', '**', '…', {SNIPPET_TOKENS}) AS excerpt "
-                "FROM feedback_fts JOIN feedback f ON f.id = feedback_fts.rowid "
-                "WHERE feedback_fts MATCH :match "
-                "AND feedback_fts.rowid >= (SELECT min(rowid) FROM recent) "
-                "ORDER BY feedback_fts.rank LIMIT :limit"
-            ),
-            {"match": match, "limit": limit, "window": RANK_WINDOW},
-        )
-        .all()
-    )
+    matches = match_feedback(session.connection(), query, limit=limit, window=RANK_WINDOW)
     return [
         FeedbackHit(
-            id=row.id,
-            actor=row.actor,
-            value=row.value,
-            comment=row.comment,
-            excerpt=row.excerpt,
-            action_id=row.action_id,
-            message_id=row.message_id,
-            created_at=parse_utc(row.created_at),
-            score=round(-row.rank, 6),
+            id=match.id,
+            actor=match.actor,
+            value=match.value,
+            comment=match.comment,
+            excerpt=match.excerpt,
+            action_id=match.action_id,
+            message_id=match.message_id,
+            created_at=match.created_at,
+            score=round(match.score, 6),
         )
-        for row in rows
+        for match in matches
     ]

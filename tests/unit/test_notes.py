@@ -14,8 +14,9 @@ from sqlmodel import Session
 
 from db.engine import make_engine, read_session, write_session
 from db.schema import migrate
+from db.search import fts_query
 from tests.support.workspace import NOW
-from tools.notes import fts_query, search_notes
+from tools.notes import search_notes
 from workspace.notes import NoteKind, add_note
 
 NOTES: list[tuple[NoteKind, str, str]] = [
