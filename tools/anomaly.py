@@ -28,6 +28,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
 
+from db.dialect import not_indexed, utc_day_sql
+
 KPI_METRICS = ("sends", "opens", "clicks", "purchases", "revenue", "spend")
 MONEY_METRICS = ("revenue", "spend")
 MAD_SCALE = 0.6745
@@ -121,17 +123,16 @@ def _daily_kpis(
     }
     by_day: dict[str, Any] = {}
     if any(m != "spend" for m in metrics):
-        # occurred_at is ISO text (UTC), so its first ten characters are the UTC date.
         # NOT INDEXED: events are stored contact by contact, so a date range read through
         # the (event, occurred_at) index costs one random table lookup per row; a
         # sequential scan is several times faster for ranges longer than a few days.
         rows = conn.execute(
             text(f"""
-            SELECT substr(occurred_at, 1, 10) AS day,
+            SELECT {utc_day_sql("occurred_at")} AS day,
                 sum(event = 'send') AS sends, sum(event = 'open') AS opens,
                 sum(event = 'click') AS clicks, sum(event = 'purchase') AS purchases,
                 sum(CASE WHEN event = 'purchase' THEN revenue ELSE 0 END) AS revenue
-            FROM event NOT INDEXED
+            FROM {not_indexed("event")}
             WHERE occurred_at >= :start AND occurred_at < :stop
                 AND event IN ('send', 'open', 'click', 'purchase') {channel_filter}
             GROUP BY day

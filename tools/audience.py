@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -13,6 +13,8 @@ from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from db.dialect import utc_text
+from db.temp import temp_table
 from workspace.rollups import rollup_connection, rollup_state
 
 MessagingChannel = Literal["email", "sms", "push"]
@@ -122,36 +124,28 @@ def classified_segment(
         recent_from = rollup_state(conn).recent_from
         sql, params = _classified(rules, now, recent_from=recent_from, recency_days=recency_days)
         own = rules.min_days_since_purchase
-        try:
-            _drop(conn)
-            conn.exec_driver_sql(
-                f"CREATE TEMP TABLE {_PASS} (id INTEGER NOT NULL, reason TEXT NOT NULL, "
-                "recency INTEGER, can_email INTEGER, can_sms INTEGER, can_push INTEGER)"
-            )
-            fill = (
-                f"{sql} INSERT INTO temp.{_PASS} "
-                "SELECT id, reason, recency, can_email, can_sms, can_push FROM classified"
-            )
-            conn.execute(_bound(rules, fill), params)
-            counts = conn.exec_driver_sql(
-                f"SELECT reason, recency, {_COUNTS} FROM temp.{_PASS} GROUP BY reason, recency"
-            ).all()
-            conn.exec_driver_sql(f"CREATE TEMP TABLE {_MEMBERS} (id INTEGER PRIMARY KEY)")
-            conn.exec_driver_sql(
-                f"INSERT INTO temp.{_MEMBERS} SELECT id FROM temp.{_PASS} "
-                "WHERE reason = 'included' AND (? IS NULL OR recency >= ?) ORDER BY id",
-                (own, own),
-            )
-            conn.exec_driver_sql(f"DROP TABLE temp.{_PASS}")
+        with temp_table(conn, "segment_members", "id INTEGER PRIMARY KEY") as members:
+            with temp_table(conn, "segment_pass", _PASS_COLUMNS) as passed:
+                fill = (
+                    f"{sql} INSERT INTO {passed} "
+                    "SELECT id, reason, recency, can_email, can_sms, can_push FROM classified"
+                )
+                conn.execute(_bound(rules, fill), params)
+                counts = conn.exec_driver_sql(
+                    f"SELECT reason, recency, {_COUNTS} FROM {passed} GROUP BY reason, recency"
+                ).all()
+                conn.exec_driver_sql(
+                    f"INSERT INTO {members} SELECT id FROM {passed} "
+                    "WHERE reason = 'included' AND (? IS NULL OR recency >= ?) ORDER BY id",
+                    (own, own),
+                )
             windows = sorted({*recency_days, own}) if own is not None else []
             yield ClassifiedSegment(
                 conn=conn,
                 result=_result(rules, counts, min_days=own),
                 window_sizes={days: _result(rules, counts, min_days=days).size for days in windows},
-                members=f"temp.{_MEMBERS}",
+                members=members,
             )
-        finally:
-            _drop(conn)
 
 
 def describe_rules(rules: SegmentRules) -> str:
@@ -197,15 +191,13 @@ def _either(items: list[str]) -> str:
     return f"{', '.join(items[:-1])} or {items[-1]}"
 
 
-_PASS = "segment_pass"
-_MEMBERS = "segment_members"
+_PASS_COLUMNS = (
+    "id INTEGER NOT NULL, reason TEXT NOT NULL, recency INTEGER, "
+    "can_email INTEGER, can_sms INTEGER, can_push INTEGER"
+)
+"""The classified contacts of one pass, before the counts and the recipients are taken."""
 _COUNTS = "count(*) AS n, sum(can_email) AS email, sum(can_sms) AS sms, sum(can_push) AS push"
 """Per group of classified contacts: how many, and how many each channel reaches."""
-
-
-def _drop(conn: Connection) -> None:
-    for table in (_PASS, _MEMBERS):
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 def _bound(rules: SegmentRules, sql: str) -> TextClause:
@@ -240,13 +232,6 @@ def _result(
     )
 
 
-def _utc_text(moment: datetime) -> str:
-    """A datetime in the text form SQLite holds (UTC), so SQL can compare strings."""
-    if moment.tzinfo is None:
-        raise ValueError("datetimes must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def _classified(
     rules: SegmentRules,
     now: datetime,
@@ -264,9 +249,9 @@ def _classified(
     the cap window starts on or after it, the capped contacts come from one ordered scan
     of that small table; otherwise each candidate's sends are counted in the events.
     """
-    cap_start = _utc_text(now - timedelta(days=FREQUENCY_WINDOW_DAYS))
+    cap_start = utc_text(now - timedelta(days=FREQUENCY_WINDOW_DAYS))
     params: dict[str, Any] = {
-        "now": _utc_text(now),
+        "now": utc_text(now),
         "cap_start": cap_start,
         "cap": rules.frequency_cap,
         "want_email": "email" in rules.channels,
@@ -278,7 +263,7 @@ def _classified(
     if rules.min_days_since_purchase is not None:
         windows = sorted({rules.min_days_since_purchase, *recency_days})
         for days in windows:
-            params[f"lapsed_{days}"] = _utc_text(now - timedelta(days=days))
+            params[f"lapsed_{days}"] = utc_text(now - timedelta(days=days))
         where.append(f"c.last_purchase_at <= :lapsed_{windows[0]}")
         narrower = " ".join(
             f"WHEN c.last_purchase_at <= :lapsed_{days} THEN {days}" for days in windows[:0:-1]
@@ -286,7 +271,7 @@ def _classified(
         recency = f"CASE {narrower} ELSE {windows[0]} END" if narrower else str(windows[0])
     if rules.max_days_since_purchase is not None:
         where.append("c.last_purchase_at >= :purchased_after")
-        params["purchased_after"] = _utc_text(now - timedelta(days=rules.max_days_since_purchase))
+        params["purchased_after"] = utc_text(now - timedelta(days=rules.max_days_since_purchase))
     if rules.min_orders is not None:
         where.append("c.orders >= :min_orders")
         params["min_orders"] = rules.min_orders
@@ -300,14 +285,14 @@ def _classified(
         where.append("c.orders = 0 AND c.last_purchase_at IS NULL")
     if rules.created_within_days is not None:
         where.append("c.created_at >= :created_after")
-        params["created_after"] = _utc_text(now - timedelta(days=rules.created_within_days))
+        params["created_after"] = utc_text(now - timedelta(days=rules.created_within_days))
     if rules.engaged_within_days is not None:
         where.append(
             "EXISTS (SELECT 1 FROM event g WHERE g.contact_id = c.id "
             "AND g.event IN ('open', 'click') AND g.occurred_at >= :engaged_after "
             "AND g.occurred_at < :now)"
         )
-        params["engaged_after"] = _utc_text(now - timedelta(days=rules.engaged_within_days))
+        params["engaged_after"] = utc_text(now - timedelta(days=rules.engaged_within_days))
     if recent_from is not None and cap_start >= recent_from:
         capped_cte = """
     capped AS MATERIALIZED (

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from db.temp import id_scope
 from tools.audience import CHANNEL_LABELS
-from tools.id_table import id_table
 from workspace.rollups import rollup_connection
 
 MESSAGING_CHANNELS = ("email", "sms", "push")
@@ -85,7 +85,7 @@ def channel_mix(
     end = now.astimezone(UTC).date()
     start = end - timedelta(days=lookback_days)
     conn = session.connection()
-    with id_table(conn, "mix_ids", contact_ids) as ids:
+    with id_scope(conn, "mix_ids", contact_ids) as ids:
         in_scope = "" if ids is None else f"WHERE c.id IN (SELECT id FROM {ids})"
         contacts, *reach = conn.execute(
             text(

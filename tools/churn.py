@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from tools.id_table import id_table
+from db.dialect import days_between_sql, utc_text
+from db.temp import id_scope
 from tools.rfm import CONTACT_SCORE_LIMIT
 
 ChurnBand = Literal["low", "medium", "high"]
@@ -108,7 +109,7 @@ def churn_risk(
     """
     params = _churn_params(now, horizon_days)
     conn = session.connection()
-    with id_table(conn, "churn_ids", contact_ids) as in_scope:
+    with id_scope(conn, "churn_ids", contact_ids) as in_scope:
         scope = "" if in_scope is None else f"AND c.id IN (SELECT id FROM {in_scope})"
         counted = churn_bands(conn, in_scope, now=now, horizon_days=horizon_days)
         low, medium, high = counted.low, counted.medium, counted.high
@@ -176,8 +177,8 @@ def _churn_params(now: datetime, horizon_days: int) -> dict[str, Any]:
     if horizon_days < 1:
         raise ValueError("horizon_days must be at least 1")
     return {
-        "now": _utc_text(now),
-        "since": _utc_text(now - timedelta(days=horizon_days)),
+        "now": utc_text(now),
+        "since": utc_text(now - timedelta(days=horizon_days)),
         "horizon": float(horizon_days),
         "min_interval": CHURN_MIN_INTERVAL_DAYS,
         "medium": _logit(CHURN_MEDIUM_FROM),
@@ -192,15 +193,15 @@ def _churn_scored(scope: str) -> str:
     return f"""
     WITH inputs AS (
         SELECT c.id, c.unsubscribed,
-            max(0.0, julianday(:now) - julianday(c.last_purchase_at)) AS recency_days,
+            max(0.0, {days_between_sql("c.last_purchase_at", ":now")}) AS recency_days,
             CASE WHEN c.orders >= 2 THEN (
-                SELECT (julianday(max(p.occurred_at)) - julianday(min(p.occurred_at)))
+                SELECT {days_between_sql("min(p.occurred_at)", "max(p.occurred_at)")}
                     / (count(*) - 1)
                 FROM event p WHERE p.contact_id = c.id AND p.event = 'purchase'
                     AND p.occurred_at < :now
                 HAVING count(*) >= 2) END AS own_interval,
             (SELECT sum(CASE WHEN g.event = 'click' THEN 2.0 ELSE 1.0 END
-                        * (1.0 - (julianday(:now) - julianday(g.occurred_at)) / :horizon))
+                        * (1.0 - {days_between_sql("g.occurred_at", ":now")} / :horizon))
                 FROM event g WHERE g.contact_id = c.id AND g.event IN ('open', 'click')
                     AND g.occurred_at >= :since AND g.occurred_at < :now) AS engagement
         FROM contact c
@@ -249,10 +250,3 @@ def _churn_score(row: Any) -> ChurnScore:
 
 def _logit(p: float) -> float:
     return math.log(p / (1 - p))
-
-
-def _utc_text(moment: datetime) -> str:
-    """A datetime in the text form SQLite holds (UTC), so SQL can compare strings."""
-    if moment.tzinfo is None:
-        raise ValueError("datetimes must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

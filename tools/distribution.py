@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from db.dialect import utc_text
+from db.temp import id_table, key_table
 from db.vocabulary import MESSAGING_CHANNELS
 
 EXPORT_COLUMNS = (
@@ -44,15 +45,18 @@ _FORMULA_STARTS = "'=', '+', '-', '@', char(9), char(13)"
 """First characters a spreadsheet reads as a formula (OWASP's CSV injection list), as SQL."""
 
 _ELIGIBLE = """
-    FROM temp.shadow_ids i
+    FROM {ids} i
     JOIN contact c ON c.id = i.id
-    CROSS JOIN temp.shadow_channels ch
+    CROSS JOIN {channels} ch
     WHERE NOT c.unsubscribed AND (
         (ch.channel = 'email' AND c.email_consent AND NOT c.bounced)
         OR (ch.channel = 'sms' AND c.sms_consent)
         OR (ch.channel = 'push' AND c.push_consent))
 """
-"""Contact/channel pairs that may be messaged: consent, no unsubscribe, email not bounced."""
+"""Contact/channel pairs that may be messaged: consent, no unsubscribe, email not bounced.
+
+A template: `ids` and `channels` are the temp tables of the targets.
+"""
 
 
 class DeliveryCounts(BaseModel):
@@ -91,18 +95,22 @@ def queue_shadow_deliveries(
     wanted = list(dict.fromkeys(channels))
     ids = sorted(set(contact_ids))
     conn = session.connection()
-    _load_targets(conn, ids, wanted)
     params = {
         "prefix": f"{action_id}:{revision}:",
         "action_id": action_id,
         "payload": json.dumps(payload, sort_keys=True, default=str),
-        "created_at": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+        "created_at": utc_text(now),
     }
-    try:
+    # The ids and channels go in temp tables so one INSERT ... SELECT does the rest.
+    with (
+        id_table(conn, "shadow_ids", ids) as id_rows,
+        key_table(conn, "shadow_channels", wanted, column="channel") as channel_rows,
+    ):
+        eligible_pairs = _ELIGIBLE.format(ids=id_rows, channels=channel_rows)
         eligible = conn.exec_driver_sql(
             "SELECT ch.channel, count(*), sum(EXISTS (SELECT 1 FROM delivery d "
             "WHERE d.idempotency_key = :prefix || c.id || ':' || ch.channel)) "
-            f"{_ELIGIBLE} GROUP BY ch.channel",
+            f"{eligible_pairs} GROUP BY ch.channel",
             params,
         ).all()
         inserted = conn.exec_driver_sql(
@@ -110,13 +118,10 @@ def queue_shadow_deliveries(
             "payload, status, attempts, created_at) "
             "SELECT :prefix || c.id || ':' || ch.channel, :action_id, c.id, ch.channel, "
             "'shadow', :payload, 'shadow', 0, :created_at "
-            f"{_ELIGIBLE} ORDER BY c.id, ch.channel "
+            f"{eligible_pairs} ORDER BY c.id, ch.channel "
             "ON CONFLICT (idempotency_key) DO NOTHING",
             params,
         )
-    finally:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.shadow_ids")
-        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.shadow_channels")
     total = sum(count for _, count, _ in eligible)
     existing = sum(done or 0 for _, _, done in eligible)
     by_channel = dict.fromkeys(wanted, 0)
@@ -129,20 +134,6 @@ def queue_shadow_deliveries(
         by_channel=by_channel,
         skipped=len(ids) * len(wanted) - total,
     )
-
-
-def _load_targets(conn: Connection, ids: list[int], channels: list[str]) -> None:
-    """Put the contact ids and channels in temp tables so one INSERT ... SELECT does the rest."""
-    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.shadow_ids")
-    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.shadow_channels")
-    conn.exec_driver_sql("CREATE TEMP TABLE shadow_ids (id INTEGER PRIMARY KEY)")
-    conn.exec_driver_sql("CREATE TEMP TABLE shadow_channels (channel TEXT PRIMARY KEY)")
-    if ids:
-        conn.exec_driver_sql("INSERT INTO temp.shadow_ids (id) VALUES (?)", [(i,) for i in ids])
-    if channels:
-        conn.exec_driver_sql(
-            "INSERT INTO temp.shadow_channels (channel) VALUES (?)", [(c,) for c in channels]
-        )
 
 
 def esp_columns(channels: list[str]) -> list[str]:
@@ -172,39 +163,32 @@ def export_audience_csv(
             + (f" (unknown: {', '.join(unknown)})" if unknown else "")
         )
     conn = session.connection()
-    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.export_ids")
-    conn.exec_driver_sql("CREATE TEMP TABLE export_ids (id INTEGER PRIMARY KEY)")
     partial = path.with_name(f".{path.name}.partial")
     written = 0
-    try:
-        if contact_ids:
-            conn.exec_driver_sql(
-                "INSERT OR IGNORE INTO temp.export_ids (id) VALUES (?)",
-                [(i,) for i in contact_ids],
+    with id_table(conn, "export_ids", contact_ids) as id_rows:
+        try:
+            # Keyset pages driven by the id list: each batch starts after the last id written,
+            # so memory stays flat and a short list never walks the whole contact table.
+            # Values are formatted in SQL; the id rides along last, for the next page.
+            select = (
+                f"SELECT {', '.join(_export_value(column) for column in chosen)}, c.id "
+                f"FROM {id_rows} i JOIN contact c ON c.id = i.id "
+                "WHERE NOT c.unsubscribed AND i.id > ? ORDER BY i.id LIMIT ?"
             )
-        # Keyset pages driven by the id list: each batch starts after the last id written,
-        # so memory stays flat and a short list never walks the whole contact table.
-        # Values are formatted in SQL; the id rides along last, for the next page.
-        select = (
-            f"SELECT {', '.join(_export_value(column) for column in chosen)}, c.id "
-            "FROM temp.export_ids i JOIN contact c ON c.id = i.id "
-            "WHERE NOT c.unsubscribed AND i.id > ? ORDER BY i.id LIMIT ?"
-        )
-        with partial.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(chosen)
-            after = -(2**63)  # below any rowid
-            while True:
-                batch = conn.exec_driver_sql(select, (after, EXPORT_BATCH)).all()
-                if not batch:
-                    break
-                writer.writerows(row[:-1] for row in batch)
-                written += len(batch)
-                after = batch[-1][-1]
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.export_ids")
+            with partial.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(chosen)
+                after = -(2**63)  # below any rowid
+                while True:
+                    batch = conn.exec_driver_sql(select, (after, EXPORT_BATCH)).all()
+                    if not batch:
+                        break
+                    writer.writerows(row[:-1] for row in batch)
+                    written += len(batch)
+                    after = batch[-1][-1]
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
     return written
 
 

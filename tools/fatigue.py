@@ -29,11 +29,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
+
+from db.dialect import not_indexed, utc_text
 
 MIN_DECAY = 0.08
 """Default: flag when each repeat loses at least 8% of the click rate."""
@@ -127,14 +129,14 @@ def creative_fatigue(
     if max_contacts is not None and max_contacts < 1:
         raise ValueError("max_contacts must be at least 1")
     params: dict[str, object] = {
-        "start": _utc_text(now - timedelta(days=lookback_days)),
-        "now": _utc_text(now),
+        "start": utc_text(now - timedelta(days=lookback_days)),
+        "now": utc_text(now),
     }
     # NOT INDEXED for the whole workspace: the window is a large share of the table, and a
     # sequential scan reads it far faster than the (event, occurred_at) index followed by
     # one table lookup per row. A segment is read member by member (CROSS JOIN keeps that
     # order in SQLite) through the (contact_id, event, occurred_at) index.
-    source, members = "event e NOT INDEXED", ""
+    source, members = not_indexed("event", "e"), ""
     contacts: tuple[int, int] | None = None
     if segment_action_id is not None:
         stride, contacts = _sample(session, segment_action_id, max_contacts)
@@ -360,8 +362,3 @@ def _singular(word: str) -> str:
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def _utc_text(moment: datetime) -> str:
-    """A datetime in the text form SQLite holds (UTC), so SQL can compare strings."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from tools.id_table import id_table
+from db.temp import id_scope
 from workspace.rollups import rollup_state
 
 CONTACT_SCORE_LIMIT = 500
@@ -152,7 +152,7 @@ def rfm_scores(
         raise ValueError("now must be timezone-aware")
     conn = session.connection()
     (r_sql, f_sql, m_sql), params = _score_sql(conn)
-    with id_table(conn, "rfm_ids", contact_ids) as in_scope:
+    with id_scope(conn, "rfm_ids", contact_ids) as in_scope:
         listed = "1" if in_scope is None else f"id IN (SELECT id FROM {in_scope})"
         groups = conn.execute(
             text(

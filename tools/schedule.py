@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
 
-from tools.id_table import id_table
+from db.temp import id_table
 
 
 class TimezoneGroup(BaseModel):

@@ -7,13 +7,14 @@ import json
 import threading
 from array import array
 from collections import Counter, OrderedDict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from db.dialect import utc_text
 from db.rollups import SLOT_CODE_BASE
 from workspace.rollups import rollup_connection, rollup_state
 
@@ -93,7 +94,7 @@ def best_send_time(
             state.build,
             _digest(contact_ids),
             channel,
-            _utc_text(now),
+            utc_text(now),
             lookback_days,
             min_sample,
             smoothing,
@@ -154,8 +155,8 @@ def _slot_counts(
     """
     params: dict[str, object] = {
         "channel": channel,
-        "start": _utc_text(start),
-        "now": _utc_text(now),
+        "start": utc_text(start),
+        "now": utc_text(now),
         "base": SLOT_CODE_BASE,
     }
     source = "rollup_send_profile p"
@@ -310,8 +311,3 @@ class _ResultCache:
 
 
 _RESULTS = _ResultCache(size=32)
-
-
-def _utc_text(moment: datetime) -> str:
-    """A datetime in the text form SQLite holds (UTC), so SQL can compare strings."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
