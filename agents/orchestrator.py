@@ -120,16 +120,11 @@ def decide(
 ) -> Decided:
     """The loop's one entry for a person's verdict: edit, approve, execute and advance.
 
-    An approval and the start of its execution are one transaction; the run and the
-    review of its result against the goal are the next; then every step it made ready is
-    proposed.
+    An approval, the start of its execution, the run, the review of its result against
+    the goal and the read of the steps it made ready are one transaction; then every ready
+    step is proposed.
     """
-    with read_session(engine) as session:
-        action = session.get(Action, action_id)
-        plan = session.get(Plan, action.plan_id) if action is not None else None
-        if action is None or plan is None:
-            raise DecisionError("not_found", f"There is no action {action_id}.")
-        before = (plan.id, plan.version, list(plan.notices), plan.planner)
+    before = _plan_mark(engine, action_id) if verdict != "approve" or changes else None
     created: list[str] = []
     if verdict == "reject":
         reject(engine, action_id=action_id, revision=revision, actor=actor, reason=reason,
@@ -142,14 +137,28 @@ def decide(
             now = datetime.now(UTC)
             with write_session(engine) as session:
                 approved = _approve(session, action_id, revision, actor, policy, now)
+                plan = session.get(Plan, approved.plan_id)  # loaded by _approve: no query
+                assert plan is not None
+                before = before or (plan.id, plan.version, list(plan.notices), plan.planner)
                 execution = _start(session, approved, now)
                 # Decided, started and run in one transaction: the revision just approved
                 # is the one that runs, and a crash leaves nothing half-done.
                 _execute(session, approved, policy, approved.params_hash, execution)
-                ready = [s.id for s in _ready_steps(session, before[0])]
+                ready = [s.id for s in _ready_steps(session, plan.id)]
             with specialists(before[0], before[3]) as model:
                 created = advance(engine, before[0], policy, model=model, ready=ready)
+    assert before is not None
     return Decided(action_id, before[0], revision, created, before[1], before[2])
+
+
+def _plan_mark(engine: Engine, action_id: str) -> tuple[str, int, list[str], str]:
+    """The action's plan as it stands: id, version, notices, planner."""
+    with read_session(engine) as session:
+        action = session.get(Action, action_id)
+        plan = session.get(Plan, action.plan_id) if action is not None else None
+        if action is None or plan is None:
+            raise DecisionError("not_found", f"There is no action {action_id}.")
+        return plan.id, plan.version, list(plan.notices), plan.planner
 
 
 def edit(

@@ -278,6 +278,8 @@ def after_decision(
     role: str,
 ) -> tuple[str | None, AutonomySuggestion | None]:
     """For the person who just decided: what a rejection lowered, or what approvals earned."""
+    if unchanged_approval:  # an action that was approved was never rejected
+        return None, suggestion(session, policy, tool, role=role)
     rejection = session.exec(
         select(Decision)
         .where(Decision.action_id == action_id, Decision.verdict == "reject")
@@ -288,8 +290,6 @@ def after_decision(
             return None, None
         because = f", because you rejected {action_id} (“{rejection.reason}”)"
         return lowered_sentence(session, policy, tool, because=because), None
-    if unchanged_approval:
-        return None, suggestion(session, policy, tool, role=role)
     return None, None
 
 
