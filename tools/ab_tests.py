@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import date, timedelta
 
 from pydantic import BaseModel
@@ -11,6 +9,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from db.workspace import workspace_version
+from tools.derived_cache import DerivedCache
 from tools.experiment import Metric, Readout, variant_readout
 from workspace.rollups import rollup_connection
 
@@ -103,31 +102,4 @@ def _day(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-class _ReadoutCache:
-    """The last few readouts, keyed by everything they depend on (LRU, thread-safe)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[object, ...], Readout] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...]) -> Readout | None:
-        with self._lock:
-            readout = self._items.get(key)
-            if readout is not None:
-                self._items.move_to_end(key)
-            return readout
-
-    def put(self, key: tuple[object, ...], readout: Readout) -> None:
-        with self._lock:
-            self._items[key] = readout
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_READOUTS = _ReadoutCache(CACHED_READOUTS)
+_READOUTS: DerivedCache[Readout] = DerivedCache(CACHED_READOUTS)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from array import array
-from collections import Counter, OrderedDict
+from collections import Counter
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
@@ -16,6 +15,7 @@ from sqlmodel import Session
 
 from db.dialect import utc_text
 from db.rollups import SLOT_CODE_BASE
+from tools.derived_cache import DerivedCache
 from workspace.rollups import rollup_connection, rollup_state
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -279,35 +279,5 @@ def _distinct(contact_ids: list[int]) -> bool:
     return len(set(contact_ids)) == len(contact_ids)
 
 
-class _ResultCache:
-    """The last few send-time answers, keyed by everything they depend on (LRU, thread-safe).
-
-    The key holds the rollup build token, which changes with every rebuild, so a
-    workspace change can never be answered from here.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[object, ...], SendTimeResult] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...]) -> SendTimeResult | None:
-        with self._lock:
-            result = self._items.get(key)
-            if result is not None:
-                self._items.move_to_end(key)
-            return result
-
-    def put(self, key: tuple[object, ...], result: SendTimeResult) -> None:
-        with self._lock:
-            self._items[key] = result
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_RESULTS = _ResultCache(size=32)
+_RESULTS: DerivedCache[SendTimeResult] = DerivedCache(size=32)
+"""The last few send-time answers; their keys hold the rollup build token."""

@@ -31,13 +31,6 @@ __all__ = [
 ]
 
 _LABELS = {
-    "slot": "best slot the tool found",
-    "expected_open_rate": "expected open rate of the best slot",
-    "sample_sends": "past sends in the best slot",
-    "chosen_slot_open_rate": "expected open rate of the chosen slot",
-    "chosen_slot_sends": "past sends in the chosen slot",
-    "global_open_rate": "open rate over all slots",
-    "total_sends": "past sends looked at",
     "lookback_days": "days looked back",
     "basis": "learned from",
     "matched": "contacts matching the rules",
