@@ -40,10 +40,10 @@ from agents.planning.goal import Goal
 from agents.service import Baton
 from agents.specialists.base import Evaluation, Proposal, Skill, SkillContext
 from agents.specialists.registry import SKILLS
+from benchmarks.loop import offline_settings
 from db.audit import append_audit
 from db.engine import write_session
 from db.models import Action, Plan, Step
-from db.settings import Settings
 
 TODAY = date(2026, 11, 21)
 STEPS = 8
@@ -112,16 +112,6 @@ class StatementCounter:
             self.transaction_ends += 1
 
 
-def _settings(home: Path) -> Settings:
-    return Settings(
-        home=home,
-        db_url=f"sqlite:///{home / 'baton.db'}",
-        model=None,
-        openai_api_key=None,
-        openai_base_url=None,
-    )
-
-
 def _store_plan(engine: Engine) -> str:
     """A plan of STEPS no-op steps, each depending on the one before, as the service stores one."""
     now = datetime.now(UTC)
@@ -188,7 +178,9 @@ def _run_plan(baton: Baton, counter: StatementCounter, *, timed: bool) -> list[f
 
 
 def _engine_round_trips(root: Path, plans: int) -> tuple[list[float], StatementCounter]:
-    baton, _ = Baton.open(_settings(root / "engine"), today=TODAY, demo_contacts=DEMO_CONTACTS)
+    baton, _ = Baton.open(
+        offline_settings(root / "engine"), today=TODAY, demo_contacts=DEMO_CONTACTS
+    )
     counter = StatementCounter()
     counter.attach(baton.engine)
     try:

@@ -28,7 +28,8 @@ WINBACK = (
 REPORT = "How did our channels perform last month? Give me a KPI report."
 
 
-def _settings(home: Path) -> Settings:
+def offline_settings(home: Path) -> Settings:
+    """Settings for a data directory with no model: what every benchmark runs against."""
     return Settings(
         home=home,
         db_url=f"sqlite:///{home / 'baton.db'}",
@@ -110,7 +111,9 @@ def main() -> None:
     try:
         template = root / "template"
         start = time.perf_counter()
-        created, _ = Baton.open(_settings(template), today=TODAY, demo_contacts=args.contacts)
+        created, _ = Baton.open(
+            offline_settings(template), today=TODAY, demo_contacts=args.contacts
+        )
         first_run = _since(start)
         # Closing the last connection checkpoints the WAL, so the copies below are whole.
         created.engine.dispose()
@@ -118,7 +121,7 @@ def main() -> None:
         for run in range(args.runs):
             home = root / f"run{run}"
             shutil.copytree(template, home)
-            baton, _ = Baton.open(_settings(home), today=TODAY)
+            baton, _ = Baton.open(offline_settings(home), today=TODAY)
             for name, ms in _one_run(baton).items():
                 rows.setdefault(name, []).append(ms)
             baton.engine.dispose()

@@ -29,7 +29,7 @@ from agents.lifecycle import DecisionError
 from agents.memory.lessons import lessons_for
 from agents.planning.goal import PLAYBOOKS
 from agents.service import Baton
-from benchmarks.loop import _settings
+from benchmarks.loop import offline_settings
 from db.audit import GENESIS_HASH, _digest
 from db.engine import read_session
 
@@ -253,7 +253,7 @@ def build(home: Path, *, lessons: int, feedback: int, audit: int, copies: int) -
     """Build the data directory into a temporary name, then move it into place."""
     partial = home.with_name(home.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    baton, _ = Baton.open(_settings(partial), today=TODAY, demo_contacts=CONTACTS)
+    baton, _ = Baton.open(offline_settings(partial), today=TODAY, demo_contacts=CONTACTS)
     _drive_real_plans(baton)
     baton.engine.dispose()
     rng = random.Random(SEED)
@@ -315,7 +315,7 @@ def main() -> None:
             )
         )
 
-    baton, _ = Baton.open(_settings(home), today=TODAY)
+    baton, _ = Baton.open(offline_settings(home), today=TODAY)
     with read_session(baton.engine) as session:
         conn = session.connection()
         counts = {
