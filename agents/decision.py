@@ -7,12 +7,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from agents.lifecycle import Actor
+from agents.approval import Decided
 from agents.memory import autonomy, lessons
 from agents.memory.autonomy import AutonomySuggestion
-from agents.orchestrator import Decided
 from agents.policy import Policy
-from agents.views import ActionView, RevisionView, load_action_views, revision_view
+from agents.views import (
+    ActionView,
+    RevisionView,
+    action_view,
+    load_action_views,
+    revision_view,
+)
 from db.models import Action, Plan, PlanRevision
 
 Verdict = Literal["approve", "edit", "reject"]
@@ -47,10 +52,27 @@ class DecisionOutcome(BaseModel):
     """What the orchestrator needs the marketer to settle before the plan can go on."""
 
 
+def carried_outcome(decided: Decided, policy: Policy) -> DecisionOutcome | None:
+    """What an unchanged approval led to, from what its transaction held (None if it held
+    nothing): it taught nothing and lowered nothing."""
+    carried = decided.carried
+    if carried is None:
+        return None
+    views = [action_view(a, carried.decisions[a.id], policy) for a in carried.actions]
+    return DecisionOutcome(
+        action=views[0],
+        new_actions=views[1:],
+        revisions=[revision_view(r) for r in carried.revisions],
+        questions=[n for n in carried.notices if n not in decided.notices],
+        autonomy_suggestion=carried.suggestion,
+    )
+
+
 def outcome_of(
-    session: Session, decided: Decided, request: DecisionRequest, who: Actor, policy: Policy
+    session: Session, decided: Decided, request: DecisionRequest, policy: Policy
 ) -> DecisionOutcome:
     """What a decision led to, read once after it: the actions, re-plans, questions, lessons."""
+    who = decided.actor
     ids = [decided.action_id, *decided.created]
     rows = {a.id: a for a in session.exec(select(Action).where(col(Action.id).in_(ids)))}
     views = load_action_views(session, [rows[i] for i in ids], policy)

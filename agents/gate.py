@@ -243,10 +243,26 @@ def _audience_checks(
     return checks
 
 
-def content_rules(session: Session, policy: Policy) -> ContentRules:
-    """What copy must and must not contain: the policy file's rules plus the brand's."""
-    brand = BrandSnapshot.load(session)
+def content_for(session: Session, policy: Policy, params: dict[str, Any]) -> ContentRules:
+    """The content rules the gate needs for these parameters: the brand profile is read only
+    when they hold copy (the only checks that read it)."""
+    if any(f in params for f in COPY_FIELDS):
+        return content_rules(session, policy)
+    return content_rules(None, policy)
+
+
+def content_rules(session: Session | None, policy: Policy) -> ContentRules:
+    """What copy must and must not contain: the policy file's rules plus the brand's (none
+    without a session)."""
     content = policy.content
+    if session is None:
+        return ContentRules(
+            banned_phrases=sorted(set(content.banned_phrases), key=str.lower),
+            required_disclaimers=list(content.required_disclaimers),
+            require_unsubscribe=content.require_unsubscribe,
+            legal_review_topics=content.legal_review_topics,
+        )
+    brand = BrandSnapshot.load(session)
     return ContentRules(
         banned_phrases=sorted({*content.banned_phrases, *brand.banned_phrases}, key=str.lower),
         required_disclaimers=[*content.required_disclaimers, *brand.required_disclaimers],

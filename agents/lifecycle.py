@@ -24,9 +24,8 @@ from agents.errors import DecisionError
 from agents.policy import Policy
 from db.audit import append_audit
 from db.models import Action, ActionRevision, Decision, Meta
+from db.plan_state import KILL_SWITCH_KEY
 from db.vocabulary import IN_FLIGHT
-
-KILL_SWITCH_KEY = "kill_switch"
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,13 @@ def interrupted(session: Session) -> list[Action]:
 
 def load_for_decision(session: Session, *, action_id: str, revision: int) -> Action:
     """The action if it is still proposed at this revision; otherwise a DecisionError."""
-    action = session.get(Action, action_id)
+    return decidable(
+        session, session.get(Action, action_id), action_id=action_id, revision=revision
+    )
+
+
+def decidable(session: Session, action: Action | None, *, action_id: str, revision: int) -> Action:
+    """`action` (as the caller read it) if it is still proposed at this revision."""
     if action is None:
         raise DecisionError("not_found", f"There is no action {action_id}.")
     if action.status != "proposed":
@@ -172,9 +177,11 @@ def _record_decision(
 
 
 def record_proposal(session: Session, action: Action, *, author: str, now: datetime) -> Action:
-    """Store a new action at revision 1 with its revision row and audit event."""
+    """Store a new action at revision 1 with its revision row and audit event.
+
+    Written with the transaction's next flush (the action's row before its revision's).
+    """
     session.add(action)
-    session.flush()
     session.add(
         ActionRevision(
             action_id=action.id,
@@ -211,6 +218,41 @@ def approve(
         expect_revision=revision,
         values={"status": "approved", "updated_at": now},
     )
+    _approved(session, action, actor=actor, policy=policy, now=now)
+    return action
+
+
+def approve_and_run(
+    session: Session,
+    action: Action,
+    *,
+    actor: Actor,
+    policy: Policy,
+    now: datetime,
+    result: dict[str, Any],
+    finished: datetime,
+) -> Action:
+    """proposed -> approved -> executing -> succeeded, for an action a person approved and
+    the same transaction ran (with this result): one compare-and-set, since no other
+    transaction can see the states between. Each transition keeps its audit event."""
+    _compare_and_set(
+        session,
+        action,
+        expect_status="proposed",
+        expect_revision=action.revision,
+        values={"status": "succeeded", "result": result, "error": None, "updated_at": finished},
+    )
+    _approved(session, action, actor=actor, policy=policy, now=now)
+    _executing(session, action, now=now)
+    _finished(session, action, status="succeeded", result=result, error=None, now=finished)
+    return action
+
+
+def _approved(
+    session: Session, action: Action, *, actor: Actor, policy: Policy, now: datetime
+) -> None:
+    """The decision and audit event of an approval of the action's current revision."""
+    revision = action.revision
     verdict = "auto_approve" if actor is POLICY_ACTOR else "approve"
     _record_decision(
         session, action, revision=revision, verdict=verdict, actor=actor, policy=policy, now=now
@@ -233,7 +275,6 @@ def approve(
         entity_id=action.id,
         data=data,
     )
-    return action
 
 
 def reject(
@@ -374,6 +415,11 @@ def start_execution(session: Session, action: Action, *, now: datetime) -> Actio
         expect_revision=action.revision,
         values={"status": "executing", "updated_at": now},
     )
+    _executing(session, action, now=now)
+    return action
+
+
+def _executing(session: Session, action: Action, *, now: datetime) -> None:
     append_audit(
         session,
         at=now,
@@ -383,7 +429,6 @@ def start_execution(session: Session, action: Action, *, now: datetime) -> Actio
         entity_id=action.id,
         data={"revision": action.revision, "params_hash": action.params_hash},
     )
-    return action
 
 
 def finish_execution(
@@ -403,6 +448,19 @@ def finish_execution(
         expect_revision=action.revision,
         values={"status": status, "result": result, "error": error, "updated_at": now},
     )
+    _finished(session, action, status=status, result=result, error=error, now=now)
+    return action
+
+
+def _finished(
+    session: Session,
+    action: Action,
+    *,
+    status: str,
+    result: dict[str, Any] | None,
+    error: str | None,
+    now: datetime,
+) -> None:
     append_audit(
         session,
         at=now,
@@ -416,7 +474,6 @@ def finish_execution(
             "result_keys": sorted((result or {}).keys()),
         },
     )
-    return action
 
 
 def cancel(session: Session, action: Action, *, actor: Actor, reason: str, now: datetime) -> Action:

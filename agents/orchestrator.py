@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
@@ -13,7 +13,9 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from agents import ledger, lifecycle
+from agents import approval, ledger, lifecycle
+from agents.accounts import actor_for
+from agents.approval import Decided
 from agents.lifecycle import Actor, DecisionError, params_hash
 from agents.memory.autonomy import lower as lower_autonomy
 from agents.memory.lessons import learn_from_edit, learn_from_reason
@@ -90,29 +92,13 @@ Specialists: TypeAlias = Callable[[str, str], AbstractContextManager[SpecialistM
 """(plan id, planner) -> the specialist model for that plan's proposals (None offline)."""
 
 
-@dataclass(frozen=True)
-class Decided:
-    """What one decision did: the revision decided and the actions that followed from it."""
-
-    action_id: str
-    plan_id: str
-    revision: int
-    """The revision the verdict applied to (an edit's new revision)."""
-    created: list[str]
-    """Actions proposed (or run by policy) because this one finished, in order."""
-    plan_version: int
-    """The plan's version before the decision: later versions are re-plans it caused."""
-    notices: list[str]
-    """The plan's notices before the decision."""
-
-
 def decide(
     engine: Engine,
     *,
     action_id: str,
     revision: int,
     verdict: str,
-    actor: Actor,
+    user: str,
     policy: Policy,
     changes: dict[str, Any] | None = None,
     reason: str = "",
@@ -120,10 +106,23 @@ def decide(
 ) -> Decided:
     """The loop's one entry for a person's verdict: edit, approve, execute and advance.
 
-    An approval, the start of its execution, the run, the review of its result against
-    the goal and the read of the steps it made ready are one transaction; then every ready
-    step is proposed.
+    `user` decides with the role stored for them. An unchanged approval takes one
+    transaction (`agents/approval.py`) unless its plan calls a model or its tool fails;
+    otherwise the approval, the start of its execution, the run, the review of its result
+    against the goal and the read of the steps it made ready are one transaction, and then
+    every ready step is proposed.
     """
+    if verdict == "approve" and not changes:
+        fast = approval.approve(engine, action_id=action_id, revision=revision, user=user,
+                                policy=policy)  # fmt: skip
+        if fast is not None and not fast.runs:
+            return fast
+        if fast is not None:  # policy approved some proposals at once: run them, go on
+            for action in fast.runs:
+                execute(engine, action, policy)
+            after = advance(engine, fast.plan_id, policy)
+            return replace(fast, created=[*fast.created, *after], carried=None, runs=[])
+    actor = actor_for(engine, user)
     before = _plan_mark(engine, action_id) if verdict != "approve" or changes else None
     created: list[str] = []
     if verdict == "reject":
@@ -148,7 +147,7 @@ def decide(
             with specialists(before[0], before[3]) as model:
                 created = advance(engine, before[0], policy, model=model, ready=ready)
     assert before is not None
-    return Decided(action_id, before[0], revision, created, before[1], before[2])
+    return Decided(action_id, before[0], actor, revision, created, before[1], before[2])
 
 
 def _plan_mark(engine: Engine, action_id: str) -> tuple[str, int, list[str], str]:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from agents import lifecycle
-from agents.gate import GateResult, content_rules, run_gate
+from agents.gate import GateResult, content_for, run_gate
 from agents.lifecycle import POLICY_ACTOR, DecisionError, params_hash
 from agents.memory.autonomy import earned_for
 from agents.memory.lessons import apply_lessons, lessons_for
@@ -32,6 +32,7 @@ from agents.specialists.registry import skill_for
 from db.audit import append_audit
 from db.engine import read_session, write_session
 from db.models import Action, Plan, Step
+from db.plan_state import PlanState
 
 
 def plan_now(today: date) -> datetime:
@@ -39,15 +40,22 @@ def plan_now(today: date) -> datetime:
     return datetime.combine(today, time.min, tzinfo=UTC)
 
 
-def _upstream(session: Session, step: Step) -> dict[str, Action]:
-    """Succeeded actions of every step this one depends on, directly or not, by step key."""
-    steps = {s.id: s for s in session.exec(select(Step).where(Step.plan_id == step.plan_id))}
-    actions = {
-        a.step_id: a
-        for a in session.exec(
-            select(Action).where(Action.plan_id == step.plan_id, Action.status == "succeeded")
-        )
-    }
+def _upstream(session: Session, step: Step, known: PlanState | None) -> dict[str, Action]:
+    """Succeeded actions of every step this one depends on, directly or not, by step key.
+
+    `known` is the plan as the caller's transaction read it, when it has.
+    """
+    if known is not None:
+        steps = {s.id: s for s in known.steps}
+        actions = {k: a for k, a in known.actions.items() if a.status == "succeeded"}
+    else:
+        steps = {s.id: s for s in session.exec(select(Step).where(Step.plan_id == step.plan_id))}
+        actions = {
+            a.step_id: a
+            for a in session.exec(
+                select(Action).where(Action.plan_id == step.plan_id, Action.status == "succeeded")
+            )
+        }
     found: dict[str, Action] = {}
     pending = list(step.depends_on)
     while pending:
@@ -60,7 +68,9 @@ def _upstream(session: Session, step: Step) -> dict[str, Action]:
     return found
 
 
-def build_context(session: Session, plan: Plan, step: Step, policy: Policy) -> SkillContext:
+def build_context(
+    session: Session, plan: Plan, step: Step, policy: Policy, known: PlanState | None = None
+) -> SkillContext:
     """What a specialist may see for one step: its plan's goal and day, upstream results."""
     return SkillContext(
         session=session,
@@ -69,7 +79,7 @@ def build_context(session: Session, plan: Plan, step: Step, policy: Policy) -> S
         today=plan.today,
         now=plan_now(plan.today),
         policy=policy,
-        upstream=_upstream(session, step),
+        upstream=_upstream(session, step, known),
     )
 
 
@@ -93,7 +103,7 @@ def gate_for(
         evidence=evidence,
         today=plan.today,
         channels=list(goal.channels),
-        content=content_rules(session, policy),
+        content=content_for(session, policy, params),
         earned=earned_for(session, action_kind),
     )
 
@@ -115,80 +125,100 @@ def propose_step(
         plan = session.get(Plan, plan_id)
         step = session.get(Step, step_id)
         assert plan is not None and step is not None
-        skill = skill_for(step.kind)
-        ctx = build_context(session, plan, step, policy)
-        base: dict[str, Any] = dict(
-            id=lifecycle.new_id("act"),
-            plan_id=plan.id,
-            step_id=step.id,
-            agent=step.agent,
-            tool=step.kind,
-            title=step.title,
-            risk=skill.risk,
-            created_at=now,
-            updated_at=now,
-        )
-        try:
-            proposal = skill.propose(ctx)
-            params = skill.params_model.model_validate(proposal.params).model_dump(mode="json")
-        except (ValueError, ValidationError) as exc:
-            action = Action(
-                **base,
-                params={},
-                params_hash=params_hash({}),
-                status="failed",
-                error=f"The {step.agent} specialist could not propose this step: "
-                f"{sentence_of(exc)}",
-            )
-        else:
-            params, evidence, applied = _apply_lessons(ctx, step.kind, params, proposal.evidence)
-            rationale = proposal.rationale
-            model_record: dict[str, Any] = {}
-            if model is not None:
-                refined = _refine(model, ctx, base["id"], params, evidence, proposal, applied)
-                params, evidence, rationale = refined.params, refined.evidence, refined.rationale
-                model_record = refined.record
-            if applied:
-                rationale += " Applied: " + "; ".join(x["statement"] for x in applied) + "."
-            gate = gate_for(session, policy, plan, step.kind, params, evidence)
-            action = Action(
-                **base,
-                params=params,
-                params_hash=params_hash(params),
-                rationale=rationale,
-                lessons_applied=applied,
-                evidence=jsonable(evidence),
-                alternatives=jsonable(proposal.alternatives),
-                policy_checks=[c.model_dump() for c in gate.checks],
-                requires_approval=gate.requires_approval,
-                required_role=gate.required_role,
-                record={
-                    "context": jsonable(proposal.context),
-                    "planner": plan.planner,
-                    "policy_hash": policy.sha256,
-                    "proposed_at": now.isoformat(),
-                    "today": plan.today.isoformat(),
-                    **model_record,
-                },
-            )
+        action = draft(session, plan, step, policy, now=now, model=model)
     try:
         with write_session(engine) as session:
-            lifecycle.record_proposal(session, action, author=author, now=now)
-            if action.status == "proposed" and not action.requires_approval:
-                lifecycle.approve(session, action, actor=POLICY_ACTOR, policy=policy, now=now)
-            if action.status == "failed":
-                append_audit(
-                    session,
-                    at=now,
-                    actor=author,
-                    kind="action.proposal_failed",
-                    entity="action",
-                    entity_id=action.id,
-                    data={"error": action.error},
-                )
+            record(session, action, policy, author=author, now=now)
     except IntegrityError:
         return None  # another instance proposed this step first
     return action
+
+
+def draft(
+    session: Session,
+    plan: Plan,
+    step: Step,
+    policy: Policy,
+    *,
+    now: datetime,
+    model: SpecialistModel | None = None,
+    known: PlanState | None = None,
+) -> Action:
+    """The action a ready step's specialist proposes, gated, not yet stored.
+
+    A specialist that cannot propose gives a failed action that says why.
+    """
+    skill = skill_for(step.kind)
+    ctx = build_context(session, plan, step, policy, known)
+    base: dict[str, Any] = dict(
+        id=lifecycle.new_id("act"),
+        plan_id=plan.id,
+        step_id=step.id,
+        agent=step.agent,
+        tool=step.kind,
+        title=step.title,
+        risk=skill.risk,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        proposal = skill.propose(ctx)
+        params = skill.params_model.model_validate(proposal.params).model_dump(mode="json")
+    except (ValueError, ValidationError) as exc:
+        return Action(
+            **base,
+            params={},
+            params_hash=params_hash({}),
+            status="failed",
+            error=f"The {step.agent} specialist could not propose this step: {sentence_of(exc)}",
+        )
+    params, evidence, applied = _apply_lessons(ctx, step.kind, params, proposal.evidence)
+    rationale = proposal.rationale
+    model_record: dict[str, Any] = {}
+    if model is not None:
+        refined = _refine(model, ctx, base["id"], params, evidence, proposal, applied)
+        params, evidence, rationale = refined.params, refined.evidence, refined.rationale
+        model_record = refined.record
+    if applied:
+        rationale += " Applied: " + "; ".join(x["statement"] for x in applied) + "."
+    gate = gate_for(session, policy, plan, step.kind, params, evidence)
+    return Action(
+        **base,
+        params=params,
+        params_hash=params_hash(params),
+        rationale=rationale,
+        lessons_applied=applied,
+        evidence=jsonable(evidence),
+        alternatives=jsonable(proposal.alternatives),
+        policy_checks=[c.model_dump() for c in gate.checks],
+        requires_approval=gate.requires_approval,
+        required_role=gate.required_role,
+        record={
+            "context": jsonable(proposal.context),
+            "planner": plan.planner,
+            "policy_hash": policy.sha256,
+            "proposed_at": now.isoformat(),
+            "today": plan.today.isoformat(),
+            **model_record,
+        },
+    )
+
+
+def record(session: Session, action: Action, policy: Policy, *, author: str, now: datetime) -> None:
+    """Store a drafted action; policy approves it at once when no person needs to."""
+    lifecycle.record_proposal(session, action, author=author, now=now)
+    if action.status == "proposed" and not action.requires_approval:
+        lifecycle.approve(session, action, actor=POLICY_ACTOR, policy=policy, now=now)
+    if action.status == "failed":
+        append_audit(
+            session,
+            at=now,
+            actor=author,
+            kind="action.proposal_failed",
+            entity="action",
+            entity_id=action.id,
+            data={"error": action.error},
+        )
 
 
 def _refine(

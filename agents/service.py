@@ -233,23 +233,25 @@ class Baton:
     def decide(self, request: DecisionRequest, *, actor: str) -> DecisionOutcome:
         """Check the decision against stored state and the actor's stored role, then apply it."""
         from agents import orchestrator
-        from agents.decision import outcome_of
+        from agents.decision import carried_outcome, outcome_of
 
-        who = accounts.actor_for(self.engine, actor)
         policy = self.policy()
         decided = orchestrator.decide(
             self.engine,
             action_id=request.action_id,
             revision=request.revision,
             verdict=request.verdict,
-            actor=who,
+            user=actor,
             policy=policy,
             changes=request.changes,
             reason=request.reason,
             specialists=self._specialists,
         )
+        outcome = carried_outcome(decided, policy)
+        if outcome is not None:
+            return outcome
         with read_session(self.engine) as session:
-            return outcome_of(session, decided, request, who, policy)
+            return outcome_of(session, decided, request, policy)
 
     # --- why ----------------------------------------------------------------------------
 

@@ -47,7 +47,9 @@ def append_audit(
     """Add an audit event to the caller's transaction, chained to the latest one.
 
     Call it inside a write session (BEGIN IMMEDIATE) so no other writer can chain
-    to the same predecessor.
+    to the same predecessor. The event is written with the transaction's next flush, in
+    one INSERT with the others added before it (the unique hash is the insert sentinel
+    that keeps their ids in chain order).
     """
     payload = json.loads(json.dumps(data or {}, default=str))
     prev = session.info.get(_HEAD)
@@ -67,9 +69,16 @@ def append_audit(
         hash=_digest(prev, at, actor, kind, entity, entity_id, payload),
     )
     session.add(event)
-    session.flush()
     session.info[_HEAD] = event.hash
     return event
+
+
+def carry_head(session: Session, head: str | None) -> None:
+    """The chain's latest hash as this write transaction just read it (None: no events yet).
+
+    Only for a value read under the write lock: the next append chains to it unread.
+    """
+    session.info[_HEAD] = head or GENESIS_HASH
 
 
 _HEAD = "audit_head"

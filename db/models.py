@@ -318,7 +318,8 @@ class AuditEvent(SQLModel, table=True):
     entity_id: str
     data: dict[str, Any] = _json({})
     prev_hash: str
-    hash: str = Field(unique=True)
+    hash: str = Field(unique=True, sa_column_kwargs={"insert_sentinel": True})
+    """Unique and set before the insert, so several events go in one INSERT in order."""
 
 
 class LLMCall(SQLModel, table=True):

@@ -9,10 +9,12 @@ the next rejection of that kind revokes it and says so. Policy.toml stays the fl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel
+from sqlalchemy import and_, func, or_
+from sqlalchemy import event as sa_event
 from sqlmodel import Session, col, select
 
 from agents.gate import EarnedLevel
@@ -58,12 +60,35 @@ class KindAutonomy(BaseModel):
     suggested: bool
 
 
+_GRANTS = "autonomy_grants"
+"""Session.info key: every grant as this transaction read it (see `_grants`)."""
+
+
+def _grants(session: Session) -> list[AutonomyGrant]:
+    """Every grant, raised or revoked, read once per transaction.
+
+    A handful of rows (one per raise), read by the gate for each proposal and by the streak
+    after each decision. Raising or lowering forgets them, as does the end of the transaction.
+    """
+    grants = session.info.get(_GRANTS)
+    if grants is None:
+        grants = list(session.exec(select(AutonomyGrant).order_by(col(AutonomyGrant.id))))
+        session.info[_GRANTS] = grants
+    return list(grants)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_grants(session: Session, previous_transaction: object) -> None:
+    session.info.pop(_GRANTS, None)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _forget_grants_after_commit(session: Session) -> None:
+    session.info.pop(_GRANTS, None)  # another writer may change them before the next one
+
+
 def active_grant(session: Session, kind: str) -> AutonomyGrant | None:
-    return session.exec(
-        select(AutonomyGrant).where(
-            AutonomyGrant.kind == kind, col(AutonomyGrant.revoked_at).is_(None)
-        )
-    ).first()
+    return next((g for g in _grants(session) if g.kind == kind and g.revoked_at is None), None)
 
 
 def earned_for(session: Session, kind: str) -> EarnedLevel | None:
@@ -82,7 +107,7 @@ def earned_for(session: Session, kind: str) -> EarnedLevel | None:
 def _last_change(session: Session, kind: str) -> datetime | None:
     """When this kind's autonomy last changed: a streak counts from there."""
     latest: datetime | None = None
-    for grant in session.exec(select(AutonomyGrant).where(AutonomyGrant.kind == kind)):
+    for grant in (g for g in _grants(session) if g.kind == kind):
         for at in (grant.granted_at, grant.revoked_at):
             if at is not None and (latest is None or _naive(at) > _naive(latest)):
                 latest = at
@@ -91,6 +116,11 @@ def _last_change(session: Session, kind: str) -> datetime | None:
 
 def _naive(at: datetime) -> datetime:
     return at.replace(tzinfo=None)
+
+
+def _aware(at: datetime) -> datetime:
+    """A stored instant (UTC) as an aware datetime, as queries bind them."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def outcomes(session: Session, kind: str) -> list[Outcome]:
@@ -119,13 +149,35 @@ def outcomes(session: Session, kind: str) -> list[Outcome]:
 
 
 def streak(session: Session, kind: str) -> int:
-    """Approvals in a row without a change, counted back from the latest decision."""
-    count = 0
-    for outcome in outcomes(session, kind):
-        if outcome != "approved":
-            break
-        count += 1
-    return count
+    """Approvals in a row without a change, counted back from the latest decision.
+
+    One count in SQL: a person's approval of an unedited action (revision 1) after the
+    latest edit, rejection or approval of an edited action of this kind, and after the
+    kind's last autonomy change.
+    """
+    of_kind = (Action, col(Action.id) == col(Decision.action_id))
+    changed = or_(
+        col(Decision.verdict).in_(("edit", "reject")),
+        and_(col(Decision.verdict) == "approve", col(Decision.revision) > 1),
+    )
+    last_break = (
+        select(func.max(Decision.id)).join(*of_kind).where(Action.tool == kind, changed)
+    ).scalar_subquery()
+    query = (
+        select(func.count())
+        .select_from(Decision)
+        .join(*of_kind)
+        .where(
+            Action.tool == kind,
+            Decision.verdict == "approve",
+            Decision.revision == 1,
+            col(Decision.id) > func.coalesce(last_break, 0),
+        )
+    )
+    since = _last_change(session, kind)
+    if since is not None:
+        query = query.where(col(Decision.created_at) > _aware(since))
+    return int(session.exec(query).one())
 
 
 def effective_level(session: Session, policy: Policy, kind: str) -> int:
@@ -196,6 +248,7 @@ def raise_level(
     )
     session.add(grant)
     session.flush()
+    session.info.pop(_GRANTS, None)
     append_audit(
         session,
         at=now,
@@ -230,6 +283,7 @@ def lower(
     grant.revoked_at, grant.revoked_by, grant.revoked_reason = now, actor, reason
     grant.revoked_by_decision_id = decision_id
     session.add(grant)
+    session.info.pop(_GRANTS, None)
     append_audit(
         session,
         at=now,
