@@ -125,6 +125,7 @@ def propose_step(
             tool=step.kind,
             title=step.title,
             risk=skill.risk,
+            editable=list(skill.editable),
             created_at=now,
             updated_at=now,
         )
