@@ -158,6 +158,7 @@ def draft(
         tool=step.kind,
         title=step.title,
         risk=skill.risk,
+        editable=list(skill.editable),
         created_at=now,
         updated_at=now,
     )

@@ -95,9 +95,6 @@ class PlanView(BaseModel):
 def action_view(
     action: Action, decisions: list[Decision], policy: Policy | None = None
 ) -> ActionView:
-    # The registry loads every specialist and its tools: only when there is an action to show.
-    from agents.specialists.registry import skill_for
-
     return ActionView(
         action_id=action.id,
         plan_id=action.plan_id,
@@ -123,7 +120,7 @@ def action_view(
         lessons_applied=action.lessons_applied,
         result=action.result,
         error=action.error,
-        editable=list(skill_for(action.tool).editable),
+        editable=_editable(action),
         decisions=[
             DecisionView(
                 revision=d.revision,
@@ -138,6 +135,16 @@ def action_view(
         ],
         updated_at=action.updated_at.isoformat(),
     )
+
+
+def _editable(action: Action) -> list[str]:
+    """Stored on the action when proposed; rows from before that ask its kind's Skill."""
+    if action.editable is not None:
+        return action.editable
+    # The registry loads every specialist and its tools: only for such older rows.
+    from agents.specialists.registry import skill_for
+
+    return list(skill_for(action.tool).editable)
 
 
 def load_action_views(

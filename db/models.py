@@ -196,6 +196,9 @@ class Action(SQLModel, table=True):
     record: dict[str, Any] = _json({})
     result: dict[str, Any] | None = _json()
     error: str | None = None
+    editable: list[str] | None = _json()
+    """The parameter paths its kind's Skill let a person edit when it was proposed, so a
+    listing reads them without loading every specialist; None on rows older than 0008."""
     created_at: datetime
     updated_at: datetime
 

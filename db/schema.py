@@ -74,6 +74,13 @@ def _earned_autonomy(engine: Engine) -> None:
                 conn.exec_driver_sql(f"ALTER TABLE lesson ADD COLUMN {name} {ddl}")
 
 
+def _action_editable(engine: Engine) -> None:
+    """What an action let a person edit, stored when proposed (a new column; NULL on old rows)."""
+    with engine.begin() as conn:
+        if "editable" not in {c["name"] for c in inspect(conn).get_columns("action")}:
+            conn.exec_driver_sql("ALTER TABLE action ADD COLUMN editable JSON")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
     ("0002_consent_history_and_notes", _consent_history_and_notes),
@@ -82,6 +89,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0005_llm_ledger", _llm_ledger),
     ("0006_memory_search", apply_memory_search),
     ("0007_earned_autonomy", _earned_autonomy),
+    ("0008_action_editable", _action_editable),
 ]
 
 

@@ -6,13 +6,16 @@ import csv
 import itertools
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from agents.service import Baton
-from tests.support.cli import run
-from tests.support.home import TODAY, WINBACK
+from agents.specialists.registry import skill_for
+from tests.support.cli import ROOT, run
+from tests.support.home import TODAY, WINBACK, subprocess_env
 from tests.support.llm_script import planner_reply
 from tests.support.scripted_llm import JSONReply, ScriptedLLM, Usage
 
@@ -281,3 +284,35 @@ def test_feedback_search_finds_comments_by_relevance(baton: Baton, home: Path) -
     assert "No feedback mentions 'purple'." in run(home, "feedback", "search", "purple").stdout
     bad = run(home, "feedback", "search", "sms", "--limit", "0")
     assert bad.returncode == 2 and "--limit takes a whole number from 1 to 100" in bad.stderr
+
+
+def test_actions_lists_what_each_action_lets_a_person_edit(baton: Baton, home: Path) -> None:
+    baton.plan_brief(WINBACK, actor="admin", today=TODAY)
+    offered = list(skill_for("build_segment").editable)
+    probe = (
+        "import sys\n"
+        "from app.cli import main\n"
+        "main(['actions', '--json'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('agents.specialists')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    *listing, loaded = out.stdout.strip().splitlines()
+    [segment] = json.loads("\n".join(listing))
+    assert segment["editable"] == offered
+    assert loaded == "[]", "the listing reads what was editable from the action itself"
+
+    # A database from before actions stored it: the migration adds the column, and the
+    # kind's Skill answers for the older rows.
+    with sqlite3.connect(home / "baton.db") as conn:
+        conn.execute("ALTER TABLE action DROP COLUMN editable")
+        conn.execute("DELETE FROM meta WHERE key = 'migration:0008_action_editable'")
+    [older] = json.loads(run(home, "actions", "--json").stdout)
+    assert older["editable"] == offered
