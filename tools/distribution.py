@@ -180,7 +180,7 @@ def export_audience_csv(
             with partial.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(chosen)
-                after = -(2**63)  # below any rowid
+                after = -(2**63)  # below any id (a 64-bit integer)
                 while True:
                     batch = conn.exec_driver_sql(select, (after, EXPORT_BATCH)).all()
                     if not batch:
