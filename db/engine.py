@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 BUSY_TIMEOUT_MS = 10_000
@@ -53,6 +53,15 @@ def write_session(engine: Engine) -> Iterator[Session]:
     immediate = engine.execution_options(sqlite_begin="IMMEDIATE")
     with Session(immediate, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+def holds_write_lock(conn: Connection) -> bool:
+    """Whether the connection's transaction began in `write_session` (holding the write lock).
+
+    PostgreSQL locks rows, not the database: a write session there would be marked by an
+    execution option of its own.
+    """
+    return conn.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
 
 
 @contextmanager

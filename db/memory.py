@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from db.dialect import run_sqlite_ddl
 from db.search import FEEDBACK_FTS
 
 IMMUTABLE_MESSAGE = "decision record is immutable"
@@ -62,8 +63,7 @@ RETRIEVAL_INDEXES = (
 
 def apply_memory_search(engine: Engine) -> None:
     """Immutability triggers, the feedback full-text index and the retrieval indexes."""
-    if engine.dialect.name != "sqlite":
-        return
     with engine.begin() as conn:
-        for statement in (*IMMUTABILITY, *FEEDBACK_FTS, *RETRIEVAL_INDEXES):
+        run_sqlite_ddl(conn, (*IMMUTABILITY, *FEEDBACK_FTS))
+        for statement in RETRIEVAL_INDEXES:
             conn.exec_driver_sql(statement)

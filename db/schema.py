@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
+from db.dialect import run_sqlite_ddl
 from db.memory import apply_memory_search
 from db.models import Meta
 from db.search import NOTE_FTS
@@ -22,11 +23,8 @@ def _initial(engine: Engine) -> None:
 def _consent_history_and_notes(engine: Engine) -> None:
     """Consent changes and notes (new tables), and full-text search over notes (SQLite FTS5)."""
     SQLModel.metadata.create_all(engine)
-    if engine.dialect.name != "sqlite":
-        return
     with engine.begin() as conn:
-        for statement in NOTE_FTS:
-            conn.exec_driver_sql(statement)
+        run_sqlite_ddl(conn, NOTE_FTS)
 
 
 def _rollups(engine: Engine) -> None:

@@ -8,22 +8,51 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from db.dialect import insert_ignoring_sql
+
+
+def temp_name(name: str) -> str:
+    """The qualified name of temp table `name` (PostgreSQL: `pg_temp.<name>`)."""
+    return f"temp.{name}"
+
+
+def create_temp_table(conn: Connection, name: str, columns: str, *, key: str = "") -> str:
+    """Create temp table `name` afresh (dropping one left behind); return its qualified name.
+
+    The table lives on this connection only; drop it with `drop_temp_table`. With `key`
+    (column names), the rows are stored in key order under that primary key, with no
+    separate row id (SQLite: WITHOUT ROWID). PostgreSQL: the same CREATE TEMP TABLE,
+    with PRIMARY KEY (key).
+    """
+    qualified = drop_temp_table(conn, name)
+    if key:
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE {name} ({columns}, PRIMARY KEY ({key})) WITHOUT ROWID"
+        )
+    else:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({columns})")
+    return qualified
+
+
+def drop_temp_table(conn: Connection, name: str) -> str:
+    """Drop temp table `name` if this connection has one; return its qualified name."""
+    qualified = temp_name(name)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qualified}")
+    return qualified
+
 
 @contextmanager
 def temp_table(conn: Connection, name: str, columns: str) -> Iterator[str]:
     """A temp table with these column definitions for the block; yields its qualified name.
 
     The table lives on this connection only and is dropped after the block (and before it,
-    should an earlier block have left one behind). PostgreSQL: the same CREATE TEMP TABLE,
-    qualified as `pg_temp.<name>`.
+    should an earlier block have left one behind).
     """
-    qualified = f"temp.{name}"
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qualified}")
-    conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({columns})")
+    qualified = create_temp_table(conn, name, columns)
     try:
         yield qualified
     finally:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qualified}")
+        drop_temp_table(conn, name)
 
 
 @contextmanager
@@ -57,13 +86,11 @@ def insert_ignoring_duplicates(
 ) -> None:
     """Insert the rows, skipping any whose key the table already holds.
 
-    SQLite: INSERT OR IGNORE. PostgreSQL: INSERT ... ON CONFLICT DO NOTHING (with the
-    driver's `%s` placeholders).
+    PostgreSQL: the driver's `%s` placeholders (see `insert_ignoring_sql`).
     """
     if not rows:
         return
     placeholders = ", ".join("?" for _ in columns)
     conn.exec_driver_sql(
-        f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
-        list(rows),
+        insert_ignoring_sql(table, columns, f"VALUES ({placeholders})"), list(rows)
     )

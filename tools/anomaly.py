@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
 
-from db.dialect import not_indexed, utc_day_sql
+from db.dialect import count_where_sql, not_indexed, utc_day_sql
 
 KPI_METRICS = ("sends", "opens", "clicks", "purchases", "revenue", "spend")
 MONEY_METRICS = ("revenue", "spend")
@@ -129,8 +129,10 @@ def _daily_kpis(
         rows = conn.execute(
             text(f"""
             SELECT {utc_day_sql("occurred_at")} AS day,
-                sum(event = 'send') AS sends, sum(event = 'open') AS opens,
-                sum(event = 'click') AS clicks, sum(event = 'purchase') AS purchases,
+                {count_where_sql("event = 'send'")} AS sends,
+                {count_where_sql("event = 'open'")} AS opens,
+                {count_where_sql("event = 'click'")} AS clicks,
+                {count_where_sql("event = 'purchase'")} AS purchases,
                 sum(CASE WHEN event = 'purchase' THEN revenue ELSE 0 END) AS revenue
             FROM {not_indexed("event")}
             WHERE occurred_at >= :start AND occurred_at < :stop

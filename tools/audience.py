@@ -300,7 +300,7 @@ def _classified(
         WHERE occurred_at >= :cap_start AND occurred_at < :now
         GROUP BY contact_id HAVING count(*) >= :cap
     ),"""
-        is_capped = "id IN capped"
+        is_capped = "id IN (SELECT contact_id FROM capped)"
     else:
         capped_cte = ""
         is_capped = (

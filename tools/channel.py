@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from db.dialect import count_where_sql
 from db.temp import id_scope
 from tools.audience import CHANNEL_LABELS
 from workspace.rollups import rollup_connection
@@ -87,14 +88,16 @@ def channel_mix(
     conn = session.connection()
     with id_scope(conn, "mix_ids", contact_ids) as ids:
         in_scope = "" if ids is None else f"WHERE c.id IN (SELECT id FROM {ids})"
-        contacts, *reach = conn.execute(
-            text(
-                "SELECT count(*), "
-                "coalesce(sum(NOT c.unsubscribed AND c.email_consent AND NOT c.bounced), 0), "
-                "coalesce(sum(NOT c.unsubscribed AND c.sms_consent), 0), "
-                "coalesce(sum(NOT c.unsubscribed AND c.push_consent), 0) "
-                f"FROM contact c {in_scope}"
+        reachable_sql = ", ".join(
+            f"coalesce({count_where_sql(condition)}, 0)"
+            for condition in (
+                "NOT c.unsubscribed AND c.email_consent AND NOT c.bounced",
+                "NOT c.unsubscribed AND c.sms_consent",
+                "NOT c.unsubscribed AND c.push_consent",
             )
+        )
+        contacts, *reach = conn.execute(
+            text(f"SELECT count(*), {reachable_sql} FROM contact c {in_scope}")
         ).one()
         own = None if ids is None else _contact_history(conn, ids, start, end)
     reachable_by = {c: n for c, n in zip(MESSAGING_CHANNELS, reach, strict=True) if c in wanted}
@@ -148,8 +151,7 @@ def _contact_history(
     """(sends, clicks, purchases) per messaging channel on the days [start, end), for ids."""
     rows = conn.execute(
         text(
-            "SELECT e.channel, sum(e.event = 'send'), sum(e.event = 'click'), "
-            "sum(e.event = 'purchase') FROM event e "
+            f"SELECT e.channel, {_counts_of('send', 'click', 'purchase')} FROM event e "
             f"WHERE e.contact_id IN (SELECT id FROM {ids}) "
             "AND e.event IN ('send', 'click', 'purchase') "
             "AND e.occurred_at >= :start AND e.occurred_at < :end "
@@ -158,6 +160,11 @@ def _contact_history(
         {"start": start.isoformat(), "end": end.isoformat()},
     ).all()
     return _by_channel(rows)
+
+
+def _counts_of(*events: str) -> str:
+    """SQL counting the rows of each of these event kinds (an `event e` row each)."""
+    return ", ".join(count_where_sql(f"e.event = '{event}'") for event in events)
 
 
 def _workspace_history(session: Session, start: date, end: date) -> dict[str, tuple[int, int, int]]:

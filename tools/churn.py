@@ -11,7 +11,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from db.dialect import days_between_sql, utc_text
+from db.dialect import (
+    count_where_sql,
+    days_between_sql,
+    flag_sql,
+    greatest_sql,
+    least_sql,
+    utc_text,
+)
 from db.temp import id_scope
 from tools.rfm import CONTACT_SCORE_LIMIT
 
@@ -164,9 +171,9 @@ def churn_bands(
     scope = "" if members is None else f"AND c.id IN (SELECT id FROM {members})"
     low, medium, high = conn.execute(
         text(
-            f"{_churn_scored(scope)} SELECT coalesce(sum(z < :medium), 0), "
-            "coalesce(sum(z >= :medium AND z < :high), 0), coalesce(sum(z >= :high), 0) "
-            "FROM scored"
+            f"{_churn_scored(scope)} SELECT coalesce({count_where_sql('z < :medium')}, 0), "
+            f"coalesce({count_where_sql('z >= :medium AND z < :high')}, 0), "
+            f"coalesce({count_where_sql('z >= :high')}, 0) FROM scored"
         ),
         _churn_params(now, horizon_days),
     ).one()
@@ -190,10 +197,11 @@ def _churn_scored(scope: str) -> str:
     """A WITH clause defining `scored`: every customer in scope with the churn inputs and z."""
     # GROUP BY c.id changes no rows: it keeps `inputs` from being flattened into the outer
     # aggregate, which would copy (and so re-run) each correlated subquery per use of z.
+    overdue = least_sql(str(CHURN_OVERDUE_CAP), "recency_days / interval_days")
     return f"""
     WITH inputs AS (
         SELECT c.id, c.unsubscribed,
-            max(0.0, {days_between_sql("c.last_purchase_at", ":now")}) AS recency_days,
+            {greatest_sql("0.0", days_between_sql("c.last_purchase_at", ":now"))} AS recency_days,
             CASE WHEN c.orders >= 2 THEN (
                 SELECT {days_between_sql("min(p.occurred_at)", "max(p.occurred_at)")}
                     / (count(*) - 1)
@@ -210,17 +218,17 @@ def _churn_scored(scope: str) -> str:
     ),
     rhythm AS (
         SELECT id, unsubscribed, recency_days,
-            coalesce(max(:min_interval, own_interval), :horizon) AS interval_days,
-            min({CHURN_ENGAGEMENT_CAP}, coalesce(engagement, 0.0)) AS engagement
+            coalesce({greatest_sql(":min_interval", "own_interval")}, :horizon) AS interval_days,
+            {least_sql(str(CHURN_ENGAGEMENT_CAP), "coalesce(engagement, 0.0)")} AS engagement
         FROM inputs
     ),
     scored AS (
         SELECT id, unsubscribed, recency_days, interval_days, engagement,
-            min({CHURN_OVERDUE_CAP}, recency_days / interval_days) AS overdue,
+            {overdue} AS overdue,
             {CHURN_INTERCEPT}
-                + {CHURN_OVERDUE_WEIGHT} * min({CHURN_OVERDUE_CAP}, recency_days / interval_days)
+                + {CHURN_OVERDUE_WEIGHT} * {overdue}
                 - {CHURN_ENGAGEMENT_WEIGHT} * engagement
-                + {CHURN_UNSUBSCRIBED_WEIGHT} * unsubscribed AS z
+                + {CHURN_UNSUBSCRIBED_WEIGHT} * {flag_sql("unsubscribed")} AS z
         FROM rhythm
     )
     """

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from db.dialect import utc_text
+from db.dialect import char_sql, count_where_sql, is_digits_sql, utc_text
 from db.temp import id_table, key_table
 from db.vocabulary import MESSAGING_CHANNELS
 
@@ -41,7 +41,7 @@ DEFAULT_EXPORT_COLUMNS = (
 )
 EXPORT_BATCH = 5_000
 _BOOLEAN_COLUMNS = frozenset({"email_consent", "sms_consent", "push_consent"})
-_FORMULA_STARTS = "'=', '+', '-', '@', char(9), char(13)"
+_FORMULA_STARTS = f"'=', '+', '-', '@', {char_sql('9')}, {char_sql('13')}"
 """First characters a spreadsheet reads as a formula (OWASP's CSV injection list), as SQL."""
 
 _ELIGIBLE = """
@@ -107,10 +107,12 @@ def queue_shadow_deliveries(
         key_table(conn, "shadow_channels", wanted, column="channel") as channel_rows,
     ):
         eligible_pairs = _ELIGIBLE.format(ids=id_rows, channels=channel_rows)
+        queued_before = count_where_sql(
+            "EXISTS (SELECT 1 FROM delivery d "
+            "WHERE d.idempotency_key = :prefix || c.id || ':' || ch.channel)"
+        )
         eligible = conn.exec_driver_sql(
-            "SELECT ch.channel, count(*), sum(EXISTS (SELECT 1 FROM delivery d "
-            "WHERE d.idempotency_key = :prefix || c.id || ':' || ch.channel)) "
-            f"{eligible_pairs} GROUP BY ch.channel",
+            f"SELECT ch.channel, count(*), {queued_before} {eligible_pairs} GROUP BY ch.channel",
             params,
         ).all()
         inserted = conn.exec_driver_sql(
@@ -178,7 +180,7 @@ def export_audience_csv(
             with partial.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(chosen)
-                after = -(2**63)  # below any rowid
+                after = -(2**63)  # below any id (a 64-bit integer)
                 while True:
                     batch = conn.exec_driver_sql(select, (after, EXPORT_BATCH)).all()
                     if not batch:
@@ -207,6 +209,5 @@ def _export_value(column: str) -> str:
         f"THEN '''' || {value} ELSE {value} END"
     )
     if column == "phone":
-        e164 = f"{value} GLOB '+[0-9]*' AND substr({value}, 2) NOT GLOB '*[^0-9]*'"
-        return f"CASE WHEN {e164} THEN {value} ELSE {safe} END"
+        return f"CASE WHEN {is_digits_sql(value, prefix='+')} THEN {value} ELSE {safe} END"
     return safe

@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
 
+from db.dialect import count_where_sql, unindexed
+
 
 class TestDesign(BaseModel):
     """How many contacts each variant needs and whether the audience is big enough."""
@@ -224,15 +226,17 @@ def variant_readout(
     """
     if metric not in ("open", "click", "purchase"):
         raise ValueError("metric must be open, click or purchase")
-    # No index leads to a campaign; `+event` keeps SQLite off the kind/time index, whose
+    # No index leads to a campaign; `unindexed` keeps SQLite off the kind/time index, whose
     # row-by-row lookups are many times slower than one sequential scan of the table.
+    sends = count_where_sql("event = 'send'")
     rows = (
         session.connection()
         .execute(
             text(
-                "SELECT variant, sum(event = 'send') AS sends, "
+                f"SELECT variant, {sends} AS sends, "
                 "count(DISTINCT CASE WHEN event = :metric THEN contact_id END) AS successes "
-                "FROM event WHERE +event IN ('send', :metric) AND campaign = :campaign "
+                f"FROM event WHERE {unindexed('event')} IN ('send', :metric) "
+                "AND campaign = :campaign "
                 "AND channel = :channel AND variant != '' GROUP BY variant ORDER BY variant"
             ),
             {"metric": metric, "campaign": campaign, "channel": channel},

@@ -35,7 +35,7 @@ from pydantic import BaseModel
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
-from db.dialect import not_indexed, utc_text
+from db.dialect import count_where_sql, not_indexed, ordered_join, utc_text
 
 MIN_DECAY = 0.08
 """Default: flag when each repeat loses at least 8% of the click rate."""
@@ -134,18 +134,17 @@ def creative_fatigue(
     }
     # NOT INDEXED for the whole workspace: the window is a large share of the table, and a
     # sequential scan reads it far faster than the (event, occurred_at) index followed by
-    # one table lookup per row. A segment is read member by member (CROSS JOIN keeps that
-    # order in SQLite) through the (contact_id, event, occurred_at) index.
-    source, members = not_indexed("event", "e"), ""
+    # one table lookup per row. A segment is read member by member (`ordered_join` keeps
+    # that order) through the (contact_id, event, occurred_at) index.
+    source = not_indexed("event", "e")
     contacts: tuple[int, int] | None = None
     if segment_action_id is not None:
         stride, contacts = _sample(session, segment_action_id, max_contacts)
         source = (
             "(SELECT contact_id FROM (SELECT contact_id, row_number() OVER (ORDER BY contact_id)"
             " AS n FROM segmentmember WHERE action_id = :segment) WHERE n % :stride = 0) m "
-            "CROSS JOIN event e"
+            f"{ordered_join()} event e ON e.contact_id = m.contact_id"
         )
-        members = "AND e.contact_id = m.contact_id"
         params.update(segment=segment_action_id, stride=stride)
     channel_filter = ""
     if channels is not None:
@@ -160,7 +159,7 @@ def creative_fatigue(
                 SELECT e.id, e.contact_id, e.channel, e.campaign, e.event, e.occurred_at
                 FROM {source}
                 WHERE e.event IN ('send', 'click') AND e.occurred_at >= :start
-                    AND e.occurred_at < :now AND e.campaign != '' {members} {channel_filter}
+                    AND e.occurred_at < :now AND e.campaign != '' {channel_filter}
             ),
             repeated AS (
                 SELECT channel, campaign FROM window_events WHERE event = 'send'
@@ -168,7 +167,7 @@ def creative_fatigue(
             ),
             numbered AS (
                 SELECT w.channel, w.campaign, w.event,
-                    sum(w.event = 'send') OVER per_contact AS exposure,
+                    {count_where_sql("w.event = 'send'")} OVER per_contact AS exposure,
                     lag(w.event) OVER per_contact AS previous
                 FROM window_events w
                 JOIN repeated r ON r.channel = w.channel AND r.campaign = w.campaign
@@ -177,8 +176,8 @@ def creative_fatigue(
                     ORDER BY w.occurred_at, w.event = 'click', w.id
                 )
             )
-            SELECT channel, campaign, exposure, sum(event = 'send') AS sends,
-                sum(event = 'click' AND previous = 'send') AS clicks
+            SELECT channel, campaign, exposure, {count_where_sql("event = 'send'")} AS sends,
+                {count_where_sql("event = 'click' AND previous = 'send'")} AS clicks
             FROM numbered
             WHERE exposure > 0
             GROUP BY channel, campaign, exposure

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from db.dialect import count_where_sql, flag_sql, ordered_join
 from db.temp import id_scope
 from workspace.rollups import rollup_state
 
@@ -153,7 +154,7 @@ def rfm_scores(
     conn = session.connection()
     (r_sql, f_sql, m_sql), params = _score_sql(conn)
     with id_scope(conn, "rfm_ids", contact_ids) as in_scope:
-        listed = "1" if in_scope is None else f"id IN (SELECT id FROM {in_scope})"
+        listed = "1" if in_scope is None else flag_sql(f"id IN (SELECT id FROM {in_scope})")
         groups = conn.execute(
             text(
                 "SELECT r, f, m, count(*) AS n, sum(listed) AS listed, "
@@ -169,7 +170,8 @@ def rfm_scores(
         scope = "" if in_scope is None else f"WHERE id IN (SELECT id FROM {in_scope})"
         contacts, never = conn.execute(
             text(
-                f"SELECT count(*), coalesce(sum(last_purchase_at IS NULL), 0) FROM contact {scope}"
+                f"SELECT count(*), coalesce({count_where_sql('last_purchase_at IS NULL')}, 0) "
+                f"FROM contact {scope}"
             )
         ).one()
         rows: Sequence[Any] = []
@@ -239,7 +241,7 @@ def rfm_tier_counts(conn: Connection, members: str) -> dict[str, int]:
     rows = conn.execute(
         text(
             f"SELECT r, f, m, count(*) FROM (SELECT {r} AS r, {f} AS f, {m} AS m "
-            f"FROM {members} i CROSS JOIN contact c ON c.id = i.id) GROUP BY r, f, m"
+            f"FROM {members} i {ordered_join()} contact c ON c.id = i.id) GROUP BY r, f, m"
         ),
         params,
     )
@@ -257,7 +259,8 @@ def _score_sql(conn: Connection) -> tuple[tuple[str, str, str], dict[str, Any]]:
         terms = []
         for k, top in enumerate(cuts[n][:-1]):  # the last tile's top is the maximum
             params[f"cut{n}_{k}"] = top
-            terms.append(f" + ({column} > :cut{n}_{k})")
+            above = flag_sql(f"{column} > :cut{n}_{k}")
+            terms.append(f" + {above}")
         score_sql.append(f"(1{''.join(terms)})")
     r_sql, f_sql, m_sql = score_sql
     return (r_sql, f_sql, m_sql), params

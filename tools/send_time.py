@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from db.dialect import utc_text
+from db.dialect import char_sql, id_list_sql, string_agg_sql, utc_text
 from db.rollups import SLOT_CODE_BASE
 from tools.derived_cache import DerivedCache
 from workspace.rollups import rollup_connection, rollup_state
@@ -161,19 +161,20 @@ def _slot_counts(
     }
     source = "rollup_send_profile p"
     if contact_ids is not None:
-        # json_each hands the ids over in one parameter; duplicates must count once.
+        # One parameter carries the whole id list; duplicates must count once.
         ids = contact_ids if _distinct(contact_ids) else list(dict.fromkeys(contact_ids))
         params["ids"] = json.dumps(ids)
-        source = "json_each(:ids) j JOIN rollup_send_profile p ON p.contact_id = j.value"
-    codes = conn.execute(
-        text(f"""
-        SELECT group_concat(
+        source = f"{id_list_sql('ids', 'j')} JOIN rollup_send_profile p ON p.contact_id = j.value"
+    window_codes = f"""
             CASE WHEN p.first_at >= :start AND p.last_at < :now THEN p.codes
-            ELSE (SELECT group_concat(char(:base + s.code), '') FROM rollup_send_slot s
+            ELSE (SELECT {string_agg_sql(char_sql(":base + s.code"), "''")} FROM rollup_send_slot s
                   WHERE s.contact_id = p.contact_id AND s.occurred_at >= :start
                       AND s.occurred_at < :now AND s.channel = :channel
                       AND s.code IS NOT NULL)
-            END, '')
+            END"""
+    codes = conn.execute(
+        text(f"""
+        SELECT {string_agg_sql(window_codes, "''")}
         FROM {source}
         WHERE p.channel = :channel AND p.last_at >= :start AND p.first_at < :now
         """),

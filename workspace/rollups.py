@@ -19,8 +19,23 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel
 
-from db.engine import write_session
+from db.dialect import (
+    add_minutes_sql,
+    char_sql,
+    flag_sql,
+    hour_sql,
+    insert_adding_sql,
+    insert_ignoring_sql,
+    not_indexed,
+    ordered_join,
+    string_agg_sql,
+    utc_day_sql,
+    utc_minute_of_day_sql,
+    weekday_sql,
+)
+from db.engine import holds_write_lock, write_session
 from db.rollups import SLOT_CODE_BASE, rollup_tables
+from db.temp import create_temp_table, drop_temp_table, temp_name
 from db.workspace import VERSION_KEY
 
 ROLLUP_VERSION_KEY = "rollups_workspace_version"
@@ -91,8 +106,8 @@ def refresh_rollups(session: Session) -> RollupStats:
         _load_send_context(conn)
         send_rows = conn.exec_driver_sql(SEND_SLOT_SQL).rowcount
     finally:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.rollup_offsets")
-        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.rollup_opened")
+        drop_temp_table(conn, "rollup_offsets")
+        drop_temp_table(conn, "rollup_opened")
     # One pass per channel reads the slots in key order, so grouping needs no sort.
     channels = [
         row[0]
@@ -134,7 +149,7 @@ def ensure_rollups(session: Session) -> None:
     conn = session.connection()
     if rollup_state(conn).fresh:
         return
-    if _holds_write_lock(conn):
+    if holds_write_lock(conn):
         refresh_rollups(session)
     else:
         _refresh_on_own_connection(conn.engine)
@@ -178,36 +193,36 @@ def _refresh_on_own_connection(engine: Engine) -> None:
             refresh_rollups(writer)
 
 
-def _holds_write_lock(conn: Connection) -> bool:
-    # write_session begins IMMEDIATE: the transaction holds SQLite's write lock.
-    return conn.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
-
-
 def _load_send_context(conn: Connection) -> None:
     """Temp tables for the send rollup: zone offsets per UTC day, and opened campaigns."""
     days = _send_days(conn)
     zones = [row[0] for row in conn.exec_driver_sql("SELECT DISTINCT timezone FROM contact")]
-    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.rollup_offsets")
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE rollup_offsets (timezone TEXT, day TEXT, weekday INTEGER, "
-        "minutes INTEGER, PRIMARY KEY (timezone, day)) WITHOUT ROWID"
+    offsets_table = create_temp_table(
+        conn,
+        "rollup_offsets",
+        "timezone TEXT, day TEXT, weekday INTEGER, minutes INTEGER",
+        key="timezone, day",
     )
     offsets = zone_offsets(zones, days)
     if offsets:
         conn.exec_driver_sql(
-            "INSERT INTO temp.rollup_offsets (timezone, day, weekday, minutes) VALUES (?, ?, ?, ?)",
+            f"INSERT INTO {offsets_table} (timezone, day, weekday, minutes) VALUES (?, ?, ?, ?)",
             offsets,
         )
-    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.rollup_opened")
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE rollup_opened (contact_id INTEGER, channel TEXT, campaign TEXT, "
-        "PRIMARY KEY (contact_id, channel, campaign)) WITHOUT ROWID"
+    opened_table = create_temp_table(
+        conn,
+        "rollup_opened",
+        "contact_id INTEGER, channel TEXT, campaign TEXT",
+        key="contact_id, channel, campaign",
     )
     # One pass over the table beats an index lookup per open; sorted, the keys go in in order.
     conn.exec_driver_sql(
-        "INSERT OR IGNORE INTO temp.rollup_opened (contact_id, channel, campaign) "
-        "SELECT contact_id, channel, campaign FROM event NOT INDEXED WHERE event = 'open' "
-        "ORDER BY contact_id, channel, campaign"
+        insert_ignoring_sql(
+            opened_table,
+            ("contact_id", "channel", "campaign"),
+            f"SELECT contact_id, channel, campaign FROM {not_indexed('event')} "
+            "WHERE event = 'open' ORDER BY contact_id, channel, campaign",
+        )
     )
 
 
@@ -221,12 +236,12 @@ def _send_days(conn: Connection) -> list[date]:
     except ValueError:
         days = []
         for (text,) in conn.exec_driver_sql(
-            "SELECT DISTINCT substr(occurred_at, 1, 10) FROM event WHERE event = 'send'"
+            f"SELECT DISTINCT {utc_day_sql('occurred_at')} FROM event WHERE event = 'send'"
         ):
             try:
                 days.append(date.fromisoformat(text))
             except (TypeError, ValueError):
-                continue  # unreadable times are placed by datetime() in SQL, as UTC
+                continue  # unreadable times are placed by add_minutes_sql in SQL, as UTC
         return days
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
@@ -263,52 +278,50 @@ def zone_offsets(zones: list[str], days: list[date]) -> list[tuple[str, str, int
 
 # A year of events falls in a few thousand groups: adding each row into its group costs
 # far less than sorting ten million rows for a GROUP BY.
-KPI_DAY_SQL = """
-INSERT INTO rollup_kpi_day AS k (day, channel, campaign, variant, sends, opens, clicks,
-    purchases, revenue)
-SELECT substr(occurred_at, 1, 10), channel, campaign, variant, event = 'send', event = 'open',
-    event = 'click', event = 'purchase', CASE WHEN event = 'purchase' THEN revenue ELSE 0 END
-FROM event NOT INDEXED
+KPI_DAY_SQL = insert_adding_sql(
+    "rollup_kpi_day",
+    keys=("day", "channel", "campaign", "variant"),
+    sums=("sends", "opens", "clicks", "purchases", "revenue"),
+    rows=f"""
+SELECT {utc_day_sql("occurred_at")}, channel, campaign, variant, {flag_sql("event = 'send'")},
+    {flag_sql("event = 'open'")}, {flag_sql("event = 'click'")}, {flag_sql("event = 'purchase'")},
+    CASE WHEN event = 'purchase' THEN revenue ELSE 0 END
+FROM {not_indexed("event")}
 WHERE event IN ('send', 'open', 'click', 'purchase')
-ON CONFLICT DO UPDATE SET sends = k.sends + excluded.sends, opens = k.opens + excluded.opens,
-    clicks = k.clicks + excluded.clicks, purchases = k.purchases + excluded.purchases,
-    revenue = k.revenue + excluded.revenue
-"""
+""",
+)
 
 # The local time is the UTC time moved by the zone's offset on the send's UTC day, and
 # a send counts as opened if the contact opened that campaign on that channel at all.
-SEND_SLOT_SQL = """
+SEND_SLOT_SQL = f"""
 INSERT INTO rollup_send_slot (contact_id, occurred_at, event_id, channel, code)
 SELECT contact_id, occurred_at, id, channel,
     CASE WHEN minute_of_week IS NOT NULL
         THEN ((minute_of_week / 1440) * 24 + (minute_of_week % 1440) / 60) * 2 + opened
-        ELSE (((CAST(strftime('%w', local_at) AS INTEGER) + 6) % 7) * 24
-            + CAST(strftime('%H', local_at) AS INTEGER)) * 2 + opened
+        ELSE ({weekday_sql("local_at")} * 24 + {hour_sql("local_at")}) * 2 + opened
     END
 FROM (
     SELECT c.id AS contact_id, e.occurred_at, e.id, e.channel,
-        o.contact_id IS NOT NULL AS opened,
-        -- Stored times are 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC: shift the minute of the
-        -- week by the offset (the same as datetime(occurred_at, '+N minutes'), cheaper).
-        CASE WHEN length(e.occurred_at) IN (19, 26) THEN
-            (z.weekday * 1440 + CAST(substr(e.occurred_at, 12, 2) AS INTEGER) * 60
-                + CAST(substr(e.occurred_at, 15, 2) AS INTEGER) + z.minutes + 10080) % 10080
-        END AS minute_of_week,
-        datetime(e.occurred_at, printf('%+d minutes', coalesce(z.minutes, 0))) AS local_at
+        {flag_sql("o.contact_id IS NOT NULL")} AS opened,
+        -- Shift the UTC minute of the week by the offset (the same as add_minutes_sql,
+        -- cheaper); NULL when the stored time cannot be read that way.
+        (z.weekday * 1440 + {utc_minute_of_day_sql("e.occurred_at")} + z.minutes + 10080)
+            % 10080 AS minute_of_week,
+        {add_minutes_sql("e.occurred_at", "coalesce(z.minutes, 0)")} AS local_at
     FROM contact c
-    CROSS JOIN event e ON e.contact_id = c.id AND e.event = 'send'
-    LEFT JOIN temp.rollup_offsets z
-        ON z.timezone = c.timezone AND z.day = substr(e.occurred_at, 1, 10)
-    LEFT JOIN temp.rollup_opened o
+    {ordered_join()} event e ON e.contact_id = c.id AND e.event = 'send'
+    LEFT JOIN {temp_name("rollup_offsets")} z
+        ON z.timezone = c.timezone AND z.day = {utc_day_sql("e.occurred_at")}
+    LEFT JOIN {temp_name("rollup_opened")} o
         ON o.contact_id = e.contact_id AND o.channel = e.channel AND o.campaign = e.campaign
 )
 ORDER BY contact_id, occurred_at, id
 """
 
-SEND_PROFILE_SQL = """
+SEND_PROFILE_SQL = f"""
 INSERT INTO rollup_send_profile (contact_id, channel, first_at, last_at, sends, codes)
 SELECT contact_id, ?, min(occurred_at), max(occurred_at), count(*),
-    group_concat(char(? + code), '')
+    {string_agg_sql(char_sql("? + code"), "''")}
 FROM rollup_send_slot
 WHERE channel = ? AND code IS NOT NULL
 GROUP BY contact_id

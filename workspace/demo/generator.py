@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from db.bulk import indexes_deferred, row_writer
 from db.workspace import touch_workspace
 from workspace.demo.brand import insert_brand
 from workspace.demo.cadence import cadence_for
@@ -30,18 +31,29 @@ from workspace.demo.spend import (
     spend_rows,
 )
 
-_CONTACT_SQL = (
-    "INSERT INTO contact (id, email, first_name, last_name, phone, country, region, "
-    "timezone, created_at, email_consent, sms_consent, push_consent, unsubscribed, "
-    "bounced, lifetime_value, orders, last_purchase_at, attributes) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_CONTACT_COLUMNS = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "country",
+    "region",
+    "timezone",
+    "created_at",
+    "email_consent",
+    "sms_consent",
+    "push_consent",
+    "unsubscribed",
+    "bounced",
+    "lifetime_value",
+    "orders",
+    "last_purchase_at",
+    "attributes",
 )
-# Event ids are left to SQLite: the table was just emptied, so rowids count up from 1 in
-# insertion order and the same seed still gives the same ids.
-_EVENT_SQL = (
-    "INSERT INTO event (contact_id, channel, event, campaign, variant, occurred_at, revenue) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+# Event ids are left to the database: the table was just emptied, so ids count up from 1
+# in insertion order and the same seed still gives the same ids.
+_EVENT_COLUMNS = ("contact_id", "channel", "event", "campaign", "variant", "occurred_at", "revenue")
 _BULK_CACHE_KIB = 256 * 1024
 """Page cache while the bulk insert and the index rebuild run."""
 
@@ -124,32 +136,21 @@ def generate_demo_workspace(
     conn = session.connection()
     stream = ContactStream(random.Random(seed), today, cadence)
     timeline = stream.timeline
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    previous_cache = cursor.execute("PRAGMA main.cache_size").fetchone()[0]
-    cursor.execute(f"PRAGMA main.cache_size = -{_BULK_CACHE_KIB}")
-    try:
+    with row_writer(conn, cache_kib=_BULK_CACHE_KIB) as writer:
         _clear_workspace(conn)
         insert_brand(conn)
-        # Filling tables with their secondary indexes dropped and building the indexes
-        # once afterwards is several times faster than updating them row by row. DDL is
-        # transactional in SQLite: a failure rolls the indexes back with the rows.
-        indexes = _drop_indexes(conn, ("event", "contact"))
         total_events = purchases = purchasers = lapsed = 0
         lapsed_before = timeline.today_s - 90 * 86_400
-        for contact_rows, event_rows, last_purchases in stream.batches(contacts):
-            cursor.executemany(_CONTACT_SQL, contact_rows)
-            cursor.executemany(_EVENT_SQL, event_rows)
-            total_events += len(event_rows)
-            for row, last_purchase in zip(contact_rows, last_purchases, strict=True):
-                if last_purchase is not None:
-                    purchasers += 1
-                    purchases += row[15]  # the contact's order count
-                    lapsed += last_purchase <= lapsed_before
-        for statement in indexes:
-            conn.exec_driver_sql(statement)
-    finally:
-        cursor.execute(f"PRAGMA main.cache_size = {previous_cache}")
-        cursor.close()
+        with indexes_deferred(conn, ("event", "contact")):
+            for contact_rows, event_rows, last_purchases in stream.batches(contacts):
+                writer.insert("contact", _CONTACT_COLUMNS, contact_rows)
+                writer.insert("event", _EVENT_COLUMNS, event_rows)
+                total_events += len(event_rows)
+                for row, last_purchase in zip(contact_rows, last_purchases, strict=True):
+                    if last_purchase is not None:
+                        purchasers += 1
+                        purchases += row[15]  # the contact's order count
+                        lapsed += last_purchase <= lapsed_before
 
     spend = spend_rows(
         stream.rng,
@@ -208,19 +209,3 @@ def _clear_workspace(conn: Connection) -> None:
     conn.exec_driver_sql("DELETE FROM spend")
     conn.exec_driver_sql("DELETE FROM brandprofile")
     conn.exec_driver_sql("DELETE FROM note WHERE source = 'demo'")
-
-
-def _drop_indexes(conn: Connection, tables: tuple[str, ...]) -> list[str]:
-    """Drop the tables' declared indexes; return the statements that recreate them.
-
-    Only indexes with their own CREATE statement go; the ones behind PRIMARY KEY and
-    UNIQUE constraints stay (SQLite cannot drop them).
-    """
-    rows = conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-        f"AND tbl_name IN ({', '.join('?' for _ in tables)}) ORDER BY name",
-        tables,
-    ).all()
-    for name, _ in rows:
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    return [sql for _, sql in rows]

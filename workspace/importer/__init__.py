@@ -6,10 +6,11 @@ does not start one).
 
 The import runs inside the caller's write transaction. The csv module streams the
 file; small batches of rows are checked by hand, column by column (precompiled
-regexes, set and dict lookups, ``datetime.fromisoformat``), and staged in a TEMP
-table. Only when every row is valid does the import touch the workspace, set-based
-(``UPDATE ... FROM``, ``INSERT ... SELECT``): a refused file raises `ImportRefused`
-before any workspace row was written, so the caller's rollback leaves nothing behind.
+regexes, set and dict lookups, ``datetime.fromisoformat``), and staged in a temporary
+table (db/staging.py). Only when every row is valid does the import touch the
+workspace, set-based (``UPDATE ... FROM``, ``INSERT ... SELECT``): a refused file
+raises `ImportRefused` before any workspace row was written, so the caller's rollback
+leaves nothing behind.
 
 Timestamps are ISO 8601: a bare date means midnight UTC, a timestamp with an offset is
 converted to UTC and one without an offset is taken as UTC.
@@ -19,11 +20,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import get_args
 
 from sqlmodel import Session
 
 from db.models import Meta
+from db.staging import ImportStage
 from db.workspace import touch_workspace
 from workspace.importer.cells import db_timestamp
 from workspace.importer.formats import (
@@ -36,8 +38,8 @@ from workspace.importer.formats import (
     ImportKind,
 )
 from workspace.importer.report import ERROR_CAP, ERRORS_SHOWN, ImportRefused, ImportReport, RowError
-from workspace.importer.staging import TEMP_TABLES, Progress, Staging
-from workspace.importer.writer import Writer, is_demo
+from workspace.importer.staging import Progress, Staging
+from workspace.importer.writer import Writer
 
 __all__ = [
     "CHANNELS",
@@ -104,14 +106,14 @@ def import_csv(
         raise ImportRefused(
             path.name, f"{kind!r} is not something Baton imports (contacts, events or spend)"
         )
-    conn: Any = session.connection().connection.driver_connection
+    stage = ImportStage(session.connection(), kind)
     try:
-        staging = Staging(conn=conn, kind=kind, path=path, progress=progress)
+        staging = Staging(stage=stage, kind=kind, path=path, progress=progress)
         header = staging.read()
-        demo = is_demo(conn)
+        demo = stage.workspace_is_demo()
         staging.check(demo=demo)
         writer = Writer(
-            conn=conn,
+            stage=stage,
             kind=kind,
             file=path.name,
             rows=staging.rows,
@@ -121,8 +123,7 @@ def import_csv(
         )
         report = writer.write(header, demo=demo)
     finally:
-        for table in TEMP_TABLES:
-            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        stage.drop()
     session.merge(Meta(key="workspace_source", value="import"))
     touch_workspace(session)
     session.flush()

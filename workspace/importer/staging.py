@@ -1,4 +1,4 @@
-"""Reading a CSV file into the TEMP staging table and checking it whole, before any write."""
+"""Reading a CSV file into the staging table and checking it whole, before any write."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any, NoReturn, TypeAlias
 
+from db.staging import ImportStage
 from workspace.importer.cells import InvalidCell
 from workspace.importer.formats import COLUMNS, FIELDS, REQUIRED_COLUMNS, ImportKind
 from workspace.importer.report import ERROR_CAP, ImportRefused, RowError
@@ -28,27 +29,11 @@ PROGRESS_EVERY = 50_000
 BATCH_ROWS = 250
 """Rows parsed and staged together: small batches keep the work in the CPU cache."""
 
-STAGE = "temp.baton_import_stage"
-DUPLICATES = "temp.baton_import_duplicates"
-MERGED = "temp.baton_import_merged"
-TEMP_TABLES = (STAGE, DUPLICATES, MERGED)
-"""The TEMP tables an import creates; none outlives it."""
 STAGED: dict[str, tuple[str, ...]] = {
     **{kind: (*columns, "line") for kind, columns in COLUMNS.items()},
     "contacts": (*COLUMNS["contacts"], "attributes", "line"),
 }
-"""Each format's columns in the staging table, after which its own extra columns come."""
-_STAGE_EXTRA = {
-    "contacts": ", contact_id INTEGER, old_email_consent, old_sms_consent, old_push_consent",
-    "events": ", contact_id INTEGER",
-    "spend": ", merged INTEGER DEFAULT 0, existed INTEGER DEFAULT 0, "
-    "UNIQUE (date, channel, campaign)",
-}
-
-
-def scalar(conn: Any, sql: str, *params: Any) -> int:
-    """The integer a one-value query returns (0 for NULL)."""
-    return int(conn.execute(sql, params).fetchone()[0] or 0)
+"""Each format's columns in the staging table (the writes add columns of their own)."""
 
 
 @dataclass
@@ -65,10 +50,10 @@ class Header:
 
 @dataclass
 class Staging:
-    """One file read into the TEMP staging table: its rows counted, its errors kept."""
+    """One file read into the staging table: its rows counted, its errors kept."""
 
-    conn: Any
-    """The sqlite3 connection under the caller's session, inside its transaction."""
+    stage: ImportStage
+    """The import's staging tables, in the caller's transaction."""
     kind: ImportKind
     path: Path
     progress: Progress | None
@@ -100,11 +85,8 @@ class Staging:
     def read(self) -> Header:
         """Stage the file's valid rows and note every problem; return its header."""
         total = self.check_file()
-        for table in TEMP_TABLES:
-            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
-        staged = ", ".join(STAGED[self.kind])
-        self.conn.execute(f"CREATE TABLE {STAGE} ({staged}{_STAGE_EXTRA[self.kind]})")
-        return self.stage(total)
+        self.stage.create(STAGED[self.kind])
+        return self.stage_records(total)
 
     def check(self, *, demo: bool) -> None:
         """Refuse the file, listing its row errors, unless every row is valid.
@@ -202,8 +184,8 @@ class Staging:
             self.refuse(reason, row=1, column=missing[0])
         return Header(positions=positions, extras=extras, unnamed=unnamed, width=len(cells))
 
-    def stage(self, total: int) -> Header:
-        """Check every row and stage the valid ones in the TEMP table, batch by batch."""
+    def stage_records(self, total: int) -> Header:
+        """Check every row and stage the valid ones, batch by batch."""
         records = self.records()
         first = next(records, None)
         if first is None:
@@ -246,17 +228,8 @@ class Staging:
 
     def match_contacts(self, *, demo: bool) -> None:
         """Point each staged event at its contact; an unknown email is a row error."""
-        if not demo:
-            self.conn.execute(
-                f"UPDATE {STAGE} SET contact_id = (SELECT id FROM main.contact "
-                "WHERE contact.email = baton_import_stage.email)"
-            )
         hint = " (an import replaces the demo contacts: import your contacts first)" if demo else ""
-        unknown = self.conn.execute(
-            f"SELECT line, email FROM {STAGE} WHERE contact_id IS NULL ORDER BY rowid LIMIT ?",
-            (ERROR_CAP,),
-        ).fetchall()
-        count = scalar(self.conn, f"SELECT count(*) FROM {STAGE} WHERE contact_id IS NULL")
+        unknown, count = self.stage.unmatched_events(match=not demo, limit=ERROR_CAP)
         for line, email in unknown:
             self.add_error(line, "email", f"no contact with this email ({email}){hint}")
         self.error_count += count - len(unknown)
@@ -279,13 +252,6 @@ class _Stager:
         self.contacts = staging.kind == "contacts"
         self.extras = header.extras if self.contacts else []
         self.keys = [json.dumps(name) for _, name in self.extras]
-        marks = ", ".join("?" * len(STAGED[staging.kind]))
-        self.insert = f"INSERT INTO {STAGE} ({', '.join(STAGED[staging.kind])}) VALUES ({marks})"
-        if staging.kind == "spend":
-            self.insert += (
-                " ON CONFLICT (date, channel, campaign) DO UPDATE SET "
-                "spend = excluded.spend, merged = merged + 1"
-            )
 
     def stage(self, batch: list[list[str]], first_row: int) -> int:
         """Stage a batch whose first record is `first_row`; return its data rows."""
@@ -299,7 +265,7 @@ class _Stager:
         if parsed:
             if self.contacts:
                 self.staging.note_emails([values[0] for values in parsed])
-            self.staging.conn.executemany(self.insert, parsed)
+            self.staging.stage.add(parsed)
         return data_rows
 
     def parse_columns(self, batch: list[list[str]], rows: range) -> list[tuple[Any, ...]] | None:
