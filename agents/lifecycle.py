@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -121,6 +121,10 @@ def check_role(action: Action, actor: Actor, policy: Policy) -> None:
         policy.require(actor.name, actor.role, "decide", action_role=action.required_role)
 
 
+_CAS: dict[tuple[str, ...], Any] = {}
+"""The compare-and-set UPDATE for each set of columns a transition writes, built once."""
+
+
 def _compare_and_set(
     session: Session,
     action: Action,
@@ -129,15 +133,21 @@ def _compare_and_set(
     expect_revision: int,
     values: dict[str, Any],
 ) -> None:
-    result = session.execute(
-        update(Action)
-        .where(
-            col(Action.id) == action.id,
-            col(Action.status) == expect_status,
-            col(Action.revision) == expect_revision,
+    keys = tuple(sorted(values))
+    statement = _CAS.get(keys)
+    if statement is None:
+        statement = _CAS[keys] = (
+            update(Action)
+            .where(
+                col(Action.id) == bindparam("_id"),
+                col(Action.status) == bindparam("_status"),
+                col(Action.revision) == bindparam("_revision"),
+            )
+            .values({k: bindparam(k) for k in keys})
+            .execution_options(synchronize_session=False)  # the values are carried below
         )
-        .values(**values)
-    )
+    bound = {"_id": action.id, "_status": expect_status, "_revision": expect_revision}
+    result = session.execute(statement, {**values, **bound})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise DecisionError(
             "already_decided",

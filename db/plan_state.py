@@ -10,7 +10,9 @@ audit chain's latest hash comes with it, for the events the decision appends.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -39,23 +41,31 @@ class PlanState:
         return next((a for a in self.actions.values() if a.id == action_id), None)
 
 
+def _statement() -> Any:
+    """The one statement, built once (its parameters: the action id and the user's name)."""
+    plan_id = select(Action.plan_id).where(Action.id == bindparam("action_id")).scalar_subquery()
+    role = select(User.role).where(User.name == bindparam("user")).scalar_subquery()
+    kill = select(Meta.value).where(Meta.key == KILL_SWITCH_KEY).scalar_subquery()
+    head = select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1).scalar_subquery()
+    return (
+        sa_select(Step, Action, Plan, role, kill, head)
+        .join(Plan, col(Plan.id) == col(Step.plan_id))
+        .outerjoin(Action, col(Action.step_id) == col(Step.id))
+        .where(col(Step.plan_id) == plan_id)
+        .order_by(col(Step.position))
+    )
+
+
+_PLAN_STATE = _statement()
+
+
 def read_plan_state(session: Session, *, action_id: str, user: str) -> PlanState | None:
     """The plan of `action_id` with its steps, their actions, `user`'s role, the kill switch
     and the audit head, in one statement; None when there is no such action.
 
     PostgreSQL: the same statement, with `FOR UPDATE` on the action's row.
     """
-    plan_id = select(Action.plan_id).where(Action.id == action_id).scalar_subquery()
-    role = select(User.role).where(User.name == user).scalar_subquery()
-    kill = select(Meta.value).where(Meta.key == KILL_SWITCH_KEY).scalar_subquery()
-    head = select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1).scalar_subquery()
-    rows = session.execute(
-        sa_select(Step, Action, Plan, role, kill, head)
-        .join(Plan, col(Plan.id) == col(Step.plan_id))
-        .outerjoin(Action, col(Action.step_id) == col(Step.id))
-        .where(col(Step.plan_id) == plan_id)
-        .order_by(col(Step.position))
-    ).all()
+    rows = session.execute(_PLAN_STATE, {"action_id": action_id, "user": user}).all()
     if not rows:
         return None
     _, _, plan, stored_role, switch, audit_head = rows[0]

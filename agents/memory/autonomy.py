@@ -10,10 +10,10 @@ the next rejection of that kind revokes it and says so. Policy.toml stays the fl
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, func, or_
 from sqlalchemy import event as sa_event
 from sqlmodel import Session, col, select
 
@@ -60,6 +60,7 @@ class KindAutonomy(BaseModel):
     suggested: bool
 
 
+_ALL_GRANTS = select(AutonomyGrant).order_by(col(AutonomyGrant.id))
 _GRANTS = "autonomy_grants"
 """Session.info key: every grant as this transaction read it (see `_grants`)."""
 
@@ -72,7 +73,7 @@ def _grants(session: Session) -> list[AutonomyGrant]:
     """
     grants = session.info.get(_GRANTS)
     if grants is None:
-        grants = list(session.exec(select(AutonomyGrant).order_by(col(AutonomyGrant.id))))
+        grants = list(session.exec(_ALL_GRANTS))
         session.info[_GRANTS] = grants
     return list(grants)
 
@@ -148,6 +149,36 @@ def outcomes(session: Session, kind: str) -> list[Outcome]:
     return result
 
 
+def _streak_statement(*, since: bool) -> Any:
+    """The streak's count, built once per shape (parameters: kind, and since)."""
+    of_kind = (Action, col(Action.id) == col(Decision.action_id))
+    changed = or_(
+        col(Decision.verdict).in_(("edit", "reject")),
+        and_(col(Decision.verdict) == "approve", col(Decision.revision) > 1),
+    )
+    last_break = (
+        select(func.max(Decision.id))
+        .join(*of_kind)
+        .where(Action.tool == bindparam("kind"), changed)
+        .scalar_subquery()
+    )
+    query = (
+        select(func.count())
+        .select_from(Decision)
+        .join(*of_kind)
+        .where(
+            Action.tool == bindparam("kind"),
+            Decision.verdict == "approve",
+            Decision.revision == 1,
+            col(Decision.id) > func.coalesce(last_break, 0),
+        )
+    )
+    return query.where(col(Decision.created_at) > bindparam("since")) if since else query
+
+
+_STREAK = {since: _streak_statement(since=since) for since in (False, True)}
+
+
 def streak(session: Session, kind: str) -> int:
     """Approvals in a row without a change, counted back from the latest decision.
 
@@ -155,29 +186,11 @@ def streak(session: Session, kind: str) -> int:
     latest edit, rejection or approval of an edited action of this kind, and after the
     kind's last autonomy change.
     """
-    of_kind = (Action, col(Action.id) == col(Decision.action_id))
-    changed = or_(
-        col(Decision.verdict).in_(("edit", "reject")),
-        and_(col(Decision.verdict) == "approve", col(Decision.revision) > 1),
-    )
-    last_break = (
-        select(func.max(Decision.id)).join(*of_kind).where(Action.tool == kind, changed)
-    ).scalar_subquery()
-    query = (
-        select(func.count())
-        .select_from(Decision)
-        .join(*of_kind)
-        .where(
-            Action.tool == kind,
-            Decision.verdict == "approve",
-            Decision.revision == 1,
-            col(Decision.id) > func.coalesce(last_break, 0),
-        )
-    )
     since = _last_change(session, kind)
+    params: dict[str, Any] = {"kind": kind}
     if since is not None:
-        query = query.where(col(Decision.created_at) > _aware(since))
-    return int(session.exec(query).one())
+        params["since"] = _aware(since)
+    return int(session.exec(_STREAK[since is not None], params=params).one())
 
 
 def effective_level(session: Session, policy: Policy, kind: str) -> int:

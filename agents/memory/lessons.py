@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from agents.memory.reasons import rules_from_reason
@@ -229,9 +230,22 @@ def _active(
     return list(session.exec(query.order_by(col(Lesson.id))))
 
 
+_FOR_PROPOSAL = (
+    select(Lesson)
+    .where(
+        Lesson.tool == bindparam("tool"),
+        Lesson.playbook == bindparam("playbook"),
+        col(Lesson.deleted_at).is_(None),
+        col(Lesson.superseded_by).is_(None),
+    )
+    .order_by(col(Lesson.id))
+)
+"""`_active` without a parameter, built once: every proposal reads it."""
+
+
 def lessons_for(session: Session, *, tool: str, playbook: str) -> list[Lesson]:
     """The active lessons a new proposal of this tool in this kind of plan must apply."""
-    return _active(session, tool=tool, playbook=playbook)
+    return list(session.exec(_FOR_PROPOSAL, params={"tool": tool, "playbook": playbook}))
 
 
 @dataclass
