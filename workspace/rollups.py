@@ -22,6 +22,7 @@ from sqlmodel import Session, SQLModel
 from db.engine import write_session
 from db.rollups import SLOT_CODE_BASE, rollup_tables
 from db.workspace import VERSION_KEY
+from workspace.contact_rollups import refresh_contact_rollups
 
 ROLLUP_VERSION_KEY = "rollups_workspace_version"
 """Meta key: the workspace version the rollups were built from."""
@@ -106,6 +107,7 @@ def refresh_rollups(session: Session) -> RollupStats:
     )
     recent_from = _recent_from(_send_bound(conn, "DESC"))
     recent_rows = conn.exec_driver_sql(RECENT_SEND_SQL, (recent_from,)).rowcount
+    refresh_contact_rollups(conn, version=version)
     build = secrets.token_hex(8)
     conn.exec_driver_sql(
         "INSERT INTO meta (key, value) VALUES (?, ?), (?, ?), (?, ?) "
