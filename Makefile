@@ -44,7 +44,9 @@ clean-data:
 # One approval round trip through the engine against a bare SQLite transaction, with
 # statements per round trip (~15 s; --json for scripts), then what a CLI call costs before
 # it does anything (imports, ~30 s), then the loop on the default demo
-# workspace, then the tools at 1M contacts / 10M events
+# workspace, then planning + approving the winback segment at 20k, 200k and 1M contacts
+# (workspaces built once, 1M about 10 min, cached in /tmp/baton-bench-loop), then the
+# tools at 1M contacts / 10M events
 # (the 1M workspace is built once, ~3 min, and cached in /tmp/baton-bench), then memory:
 # lessons, "why" and feedback search beside 100k lessons/feedback and 1M audit events
 # (built once, ~30 s, cached in /tmp/baton-bench-memory), then the LLM orchestrator's
@@ -53,6 +55,7 @@ bench: install
 	$(BIN)/python -m benchmarks.engine
 	$(BIN)/python -m benchmarks.cli
 	$(BIN)/python -m benchmarks.loop
+	$(BIN)/python -m benchmarks.plan_scale
 	$(BIN)/python -m benchmarks.scale --contacts 1000000 --events 10000000
 	$(BIN)/python -m benchmarks.memory
 	$(BIN)/python -m benchmarks.llm

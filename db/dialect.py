@@ -211,6 +211,16 @@ def insert_adding_sql(table: str, *, keys: Sequence[str], sums: Sequence[str], r
     )
 
 
+def create_keyed_table(conn: Connection, name: str, columns: str) -> None:
+    """Create table `name` if it is missing, its rows stored in primary-key order with no
+    separate row id. `columns` holds the PRIMARY KEY clause.
+
+    SQLite: WITHOUT ROWID. PostgreSQL: the same CREATE TABLE without the suffix (CLUSTER
+    on the key after a rebuild, if the order matters).
+    """
+    conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} ({columns}) WITHOUT ROWID")
+
+
 def run_sqlite_ddl(conn: Connection, statements: Iterable[str]) -> None:
     """Run DDL written for SQLite alone (FTS5 tables, triggers); on another engine, nothing.
 

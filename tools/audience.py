@@ -108,6 +108,17 @@ class ClassifiedSegment:
         """The recipients' contact ids, ascending."""
         return [row[0] for row in self.conn.exec_driver_sql(f"SELECT id FROM {self.members}")]
 
+    def save_members(self, action_id: str) -> int:
+        """Store the recipients as the members of an executed segment action, replacing any."""
+        self.conn.exec_driver_sql("DELETE FROM segmentmember WHERE action_id = ?", (action_id,))
+        return int(
+            self.conn.exec_driver_sql(
+                "INSERT INTO segmentmember (action_id, contact_id) "
+                f"SELECT ?, id FROM {self.members} ORDER BY id",
+                (action_id,),
+            ).rowcount
+        )
+
 
 @contextmanager
 def classified_segment(

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from db.dialect import count_where_sql
 from db.temp import id_scope
 from tools.audience import CHANNEL_LABELS
+from workspace.contact_rollups import contact_rollups
 from workspace.rollups import rollup_connection
 
 MESSAGING_CHANNELS = ("email", "sms", "push")
@@ -148,17 +149,26 @@ def channel_mix(
 def _contact_history(
     conn: Connection, ids: str, start: date, end: date
 ) -> dict[str, tuple[int, int, int]]:
-    """(sends, clicks, purchases) per messaging channel on the days [start, end), for ids."""
-    rows = conn.execute(
-        text(
+    """(sends, clicks, purchases) per messaging channel on the days [start, end), for ids.
+
+    From the per-contact daily rollup when it is current and reaches back to `start`.
+    """
+    rollups = contact_rollups(conn)
+    if rollups is not None and rollups.covers(start.isoformat()):
+        source = (
+            "SELECT channel, sum(sends), sum(clicks), sum(purchases) FROM rollup_contact_day "
+            f"WHERE contact_id IN (SELECT id FROM {ids}) AND day >= :start AND day < :end "
+            "GROUP BY channel"
+        )
+    else:
+        source = (
             f"SELECT e.channel, {_counts_of('send', 'click', 'purchase')} FROM event e "
             f"WHERE e.contact_id IN (SELECT id FROM {ids}) "
             "AND e.event IN ('send', 'click', 'purchase') "
             "AND e.occurred_at >= :start AND e.occurred_at < :end "
             "AND e.channel IN ('email', 'sms', 'push') GROUP BY e.channel"
-        ),
-        {"start": start.isoformat(), "end": end.isoformat()},
-    ).all()
+        )
+    rows = conn.execute(text(source), {"start": start.isoformat(), "end": end.isoformat()}).all()
     return _by_channel(rows)
 
 

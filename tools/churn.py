@@ -21,6 +21,7 @@ from db.dialect import (
 )
 from db.temp import id_scope
 from tools.rfm import CONTACT_SCORE_LIMIT
+from workspace.contact_rollups import ContactRollups, contact_rollups
 
 ChurnBand = Literal["low", "medium", "high"]
 CHURN_BANDS: tuple[ChurnBand, ...] = ("low", "medium", "high")
@@ -116,6 +117,7 @@ def churn_risk(
     """
     params = _churn_params(now, horizon_days)
     conn = session.connection()
+    rollups = contact_rollups(conn)
     with id_scope(conn, "churn_ids", contact_ids) as in_scope:
         scope = "" if in_scope is None else f"AND c.id IN (SELECT id FROM {in_scope})"
         counted = churn_bands(conn, in_scope, now=now, horizon_days=horizon_days)
@@ -129,7 +131,9 @@ def churn_risk(
             first = _churn_scored(
                 "AND c.id IN (SELECT i.id FROM "
                 f"{in_scope} i JOIN contact b ON b.id = i.id "
-                "WHERE b.last_purchase_at IS NOT NULL ORDER BY i.id LIMIT :limit)"
+                "WHERE b.last_purchase_at IS NOT NULL ORDER BY i.id LIMIT :limit)",
+                rollups,
+                since=params["since"],
             )
             rows = conn.execute(
                 text(f"{first} SELECT * FROM scored ORDER BY id"),
@@ -169,13 +173,15 @@ def churn_bands(
     number of members, not of contacts.
     """
     scope = "" if members is None else f"AND c.id IN (SELECT id FROM {members})"
+    params = _churn_params(now, horizon_days)
+    scored = _churn_scored(scope, contact_rollups(conn), since=params["since"])
     low, medium, high = conn.execute(
         text(
-            f"{_churn_scored(scope)} SELECT coalesce({count_where_sql('z < :medium')}, 0), "
+            f"{scored} SELECT coalesce({count_where_sql('z < :medium')}, 0), "
             f"coalesce({count_where_sql('z >= :medium AND z < :high')}, 0), "
             f"coalesce({count_where_sql('z >= :high')}, 0) FROM scored"
         ),
-        _churn_params(now, horizon_days),
+        params,
     ).one()
     return ChurnBands(high=high, medium=medium, low=low)
 
@@ -193,26 +199,43 @@ def _churn_params(now: datetime, horizon_days: int) -> dict[str, Any]:
     }
 
 
-def _churn_scored(scope: str) -> str:
-    """A WITH clause defining `scored`: every customer in scope with the churn inputs and z."""
+def _churn_scored(scope: str, rollups: ContactRollups | None, *, since: str) -> str:
+    """A WITH clause defining `scored`: every customer in scope with the churn inputs and z.
+
+    With current contact rollups, a customer whose purchase events all precede `:now`
+    takes its purchase interval from the rollup, and engagement is read from the recent
+    opens and clicks when they reach back to `since`: the same sums over the same events.
+    """
     # GROUP BY c.id changes no rows: it keeps `inputs` from being flattened into the outer
     # aggregate, which would copy (and so re-run) each correlated subquery per use of z.
     overdue = least_sql(str(CHURN_OVERDUE_CAP), "recency_days / interval_days")
-    return f"""
-    WITH inputs AS (
-        SELECT c.id, c.unsubscribed,
-            {greatest_sql("0.0", days_between_sql("c.last_purchase_at", ":now"))} AS recency_days,
-            CASE WHEN c.orders >= 2 THEN (
+    interval = f"""(
                 SELECT {days_between_sql("min(p.occurred_at)", "max(p.occurred_at)")}
                     / (count(*) - 1)
                 FROM event p WHERE p.contact_id = c.id AND p.event = 'purchase'
                     AND p.occurred_at < :now
-                HAVING count(*) >= 2) END AS own_interval,
-            (SELECT sum(CASE WHEN g.event = 'click' THEN 2.0 ELSE 1.0 END
-                        * (1.0 - {days_between_sql("g.occurred_at", ":now")} / :horizon))
-                FROM event g WHERE g.contact_id = c.id AND g.event IN ('open', 'click')
+                HAVING count(*) >= 2)"""
+    engaged = "event g WHERE g.contact_id = c.id AND g.event IN ('open', 'click')"
+    weight = "CASE WHEN g.event = 'click' THEN 2.0 ELSE 1.0 END"
+    joined = ""
+    if rollups is not None:
+        joined = "LEFT JOIN rollup_contact_score s ON s.contact_id = c.id"
+        rolled = days_between_sql("s.first_purchase", "s.last_purchase")
+        interval = (
+            f"CASE WHEN s.purchases = 0 OR s.last_purchase < :now THEN CASE WHEN s.purchases >= 2 "
+            f"THEN {rolled} / (s.purchases - 1) END ELSE {interval} END"
+        )
+        if rollups.covers(since):
+            engaged, weight = "rollup_recent_engagement g WHERE g.contact_id = c.id", "g.weight"
+    return f"""
+    WITH inputs AS (
+        SELECT c.id, c.unsubscribed,
+            {greatest_sql("0.0", days_between_sql("c.last_purchase_at", ":now"))} AS recency_days,
+            CASE WHEN c.orders >= 2 THEN {interval} END AS own_interval,
+            (SELECT sum({weight} * (1.0 - {days_between_sql("g.occurred_at", ":now")} / :horizon))
+                FROM {engaged}
                     AND g.occurred_at >= :since AND g.occurred_at < :now) AS engagement
-        FROM contact c
+        FROM contact c {joined}
         WHERE c.last_purchase_at IS NOT NULL {scope}
         GROUP BY c.id
     ),

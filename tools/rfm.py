@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from db.dialect import count_where_sql, flag_sql, ordered_join
 from db.temp import id_scope
+from workspace.contact_rollups import RFM_CUTS_SQL, RFM_DIMENSIONS, contact_rollups
 from workspace.rollups import rollup_state
 
 CONTACT_SCORE_LIMIT = 500
@@ -120,21 +121,6 @@ def rfm_label(r: int, f: int, m: int) -> str:
     return "hibernating" if r == 2 else "lost"
 
 
-RFM_DIMENSIONS = (
-    ("recency", "last_purchase_at"),
-    ("frequency", "orders"),
-    ("monetary", "lifetime_value"),
-)
-
-# One narrow NTILE(5) per dimension; each tile's largest value is a cut point.
-_RFM_CUTS = " UNION ALL ".join(
-    f"SELECT {n} AS dimension, tile, max(value) AS top FROM ("
-    f"SELECT {column} AS value, NTILE(5) OVER (ORDER BY {column}) AS tile "
-    "FROM contact WHERE last_purchase_at IS NOT NULL) GROUP BY tile"
-    for n, (_, column) in enumerate(RFM_DIMENSIONS)
-)
-
-
 def rfm_scores(
     session: Session, *, now: datetime, contact_ids: list[int] | None = None
 ) -> RfmReport:
@@ -232,19 +218,28 @@ def rfm_tier_counts(conn: Connection, members: str) -> dict[str, int]:
     """Contacts per RFM segment among the ids in `members` (a table with an `id` column).
 
     Every label, in report order; scored as `rfm_scores` scores them, against every
-    purchaser in the workspace. One lookup per member, so a segment's tiers cost what
-    its size costs, not what the workspace's does.
+    purchaser in the workspace. One lookup per member (of the scores in the contact
+    rollup, when it is current), so a segment's tiers cost what its size costs, not
+    what the workspace's does.
     """
-    scores, params = _score_sql(conn)
-    r, f, m = (f"CASE WHEN c.last_purchase_at IS NULL THEN 0 ELSE {sql} END" for sql in scores)
     counts = dict.fromkeys(RFM_LABELS, 0)
-    rows = conn.execute(
-        text(
-            f"SELECT r, f, m, count(*) FROM (SELECT {r} AS r, {f} AS f, {m} AS m "
-            f"FROM {members} i {ordered_join()} contact c ON c.id = i.id) GROUP BY r, f, m"
-        ),
-        params,
-    )
+    if contact_rollups(conn) is not None:
+        # Scored when the rollups were built; members without a row never purchased.
+        rows: Any = conn.exec_driver_sql(
+            "SELECT coalesce(s.r, 0), coalesce(s.f, 0), coalesce(s.m, 0), count(*) "
+            f"FROM {members} i LEFT JOIN rollup_contact_score s ON s.contact_id = i.id "
+            "GROUP BY 1, 2, 3"
+        )
+    else:
+        scores, params = _score_sql(conn)
+        r, f, m = (f"CASE WHEN c.last_purchase_at IS NULL THEN 0 ELSE {sql} END" for sql in scores)
+        rows = conn.execute(
+            text(
+                f"SELECT r, f, m, count(*) FROM (SELECT {r} AS r, {f} AS f, {m} AS m "
+                f"FROM {members} i {ordered_join()} contact c ON c.id = i.id) GROUP BY r, f, m"
+            ),
+            params,
+        )
     for r_score, f_score, m_score, n in rows:
         counts[rfm_label(r_score, f_score, m_score)] += n
     return counts
@@ -284,7 +279,13 @@ def _cut_points(conn: Connection) -> tuple[tuple[Any, ...], ...]:
     if known is not None:
         return known
     tops: dict[int, list[Any]] = {n: [] for n in range(len(RFM_DIMENSIONS))}
-    for dimension, _tile, top in conn.execute(text(f"{_RFM_CUTS} ORDER BY dimension, tile")):
+    # The contact rollup keeps the cuts it was built with; otherwise sort every purchaser.
+    source = (
+        "SELECT dimension, tile, top FROM rollup_rfm_cut"
+        if contact_rollups(conn) is not None
+        else RFM_CUTS_SQL
+    )
+    for dimension, _tile, top in conn.execute(text(f"{source} ORDER BY dimension, tile")):
         tops[dimension].append(top)
     cuts = tuple(tuple(tops[n]) for n in range(len(RFM_DIMENSIONS)))
     if version:

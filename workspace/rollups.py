@@ -37,6 +37,7 @@ from db.engine import holds_write_lock, write_session
 from db.rollups import SLOT_CODE_BASE, rollup_tables
 from db.temp import create_temp_table, drop_temp_table, temp_name
 from db.workspace import VERSION_KEY
+from workspace.contact_rollups import refresh_contact_rollups
 
 ROLLUP_VERSION_KEY = "rollups_workspace_version"
 """Meta key: the workspace version the rollups were built from."""
@@ -121,6 +122,7 @@ def refresh_rollups(session: Session) -> RollupStats:
     )
     recent_from = _recent_from(_send_bound(conn, "DESC"))
     recent_rows = conn.exec_driver_sql(RECENT_SEND_SQL, (recent_from,)).rowcount
+    refresh_contact_rollups(conn, version=version)
     build = secrets.token_hex(8)
     conn.exec_driver_sql(
         "INSERT INTO meta (key, value) VALUES (?, ?), (?, ?), (?, ?) "

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert
-
 from agents.figures import format_figure
 from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
-from db.models import Action, SegmentMember
+from db.models import Action
 from db.vocabulary import MESSAGING_CHANNELS
 from tools.audience import SegmentRules, classified_segment, describe_rules
 from tools.rfm import NEVER_PURCHASED
@@ -115,13 +113,7 @@ def execute(ctx: SkillContext, action: Action) -> BuiltSegment:
     rules = SegmentRules.model_validate(action.params)
     with classified_segment(ctx.session, rules, now=ctx.now) as segment:
         profile = profile_of(segment, rules, now=ctx.now)
-        ids = segment.member_ids()
-    conn = ctx.session.connection()
-    conn.execute(delete(SegmentMember).where(SegmentMember.action_id == action.id))  # type: ignore[arg-type]
-    if ids:
-        conn.execute(
-            insert(SegmentMember), [{"action_id": action.id, "contact_id": i} for i in ids]
-        )
+        segment.save_members(action.id)
     return BuiltSegment(description=describe_rules(rules), **profile.model_dump())
 
 
