@@ -30,6 +30,7 @@ from agents.memory.autonomy import AutonomySuggestion
 from agents.policy import Policy
 from agents.proposal import build_context, draft, gate_for, record, stored_result
 from agents.specialists.registry import skill_for
+from db.append import write_new_rows
 from db.audit import carry_head
 from db.engine import write_session
 from db.models import Action, Decision, Execution, PlanRevision
@@ -145,6 +146,9 @@ def _approve(session: Session, action_id: str, revision: int, user: str, policy:
     if version != before[0]:  # re-planned: read the steps as they now stand
         state = read_plan_state(session, action_id=action_id, user=user) or state
     created = _propose_ready(session, state, policy, now=finished)
+    decisions = _decisions(session, [action, *created])
+    if not any(a.status == "approved" for a in created):  # no auto-approval reads them back
+        write_new_rows(session)
     suggestion = autonomy.suggestion(session, policy, action.tool, role=actor.role)
     revisions = (
         list(
@@ -157,7 +161,6 @@ def _approve(session: Session, action_id: str, revision: int, user: str, policy:
         if version != before[0]
         else []
     )
-    decisions = _decisions(session, [action, *created])
     return Decided(
         action_id=action.id,
         plan_id=plan.id,
