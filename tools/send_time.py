@@ -105,7 +105,9 @@ def best_send_time(
         cached = _RESULTS.get(key)
         if cached is not None:
             return cached.model_copy(deep=True)
-        counts = _slot_counts(conn, contact_ids, segment_action_id, channel, start, now)
+        counts = _slot_counts(
+            conn, contact_ids, channel, start, now, segment_action_id=segment_action_id
+        )
     result = _choose(counts, channel, lookback_days, min_sample, smoothing)
     _RESULTS.put(key, result)
     return result.model_copy(deep=True)
@@ -134,7 +136,9 @@ def slot_rate(
         raise ValueError("weekday must be 0-6 and hour 0-23")
     with rollup_connection(session) as conn:
         start = now - timedelta(days=lookback_days)
-        counts = _slot_counts(conn, contact_ids, segment_action_id, channel, start, now)
+        counts = _slot_counts(
+            conn, contact_ids, channel, start, now, segment_action_id=segment_action_id
+        )
     total_sends = sum(sends for sends, _ in counts.values())
     global_rate = sum(opens for _, opens in counts.values()) / total_sends if total_sends else 0.0
     sends, opens = counts.get((weekday, hour), (0, 0))
@@ -152,10 +156,11 @@ def slot_rate(
 def _slot_counts(
     conn: Connection,
     contact_ids: list[int] | None,
-    segment_action_id: str | None,
     channel: str,
     start: datetime,
     now: datetime,
+    *,
+    segment_action_id: str | None = None,
 ) -> dict[tuple[int, int], tuple[int, int]]:
     """(weekday, hour) -> (sends, opens) over the window, from the send rollups.
 
