@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from db.dialect import count_where_sql
-from db.temp import id_scope
 from tools.audience import CHANNEL_LABELS
+from tools.members import Members, member_scope
 from workspace.contact_rollups import contact_rollups
 from workspace.rollups import rollup_connection
 
@@ -61,11 +61,13 @@ def channel_mix(
     session: Session,
     *,
     contact_ids: list[int] | None,
+    segment_action_id: str | None = None,
     now: datetime,
     lookback_days: int = 90,
     channels: Sequence[str] = MESSAGING_CHANNELS,
 ) -> ChannelMix:
-    """Compare messaging channels for an audience (`contact_ids=None`: every contact).
+    """Compare messaging channels for an audience: `contact_ids`, or the stored members of
+    executed segment action `segment_action_id`; neither means every contact.
 
     `channels` (email, SMS and push unless narrowed) are the ones compared and ranked.
 
@@ -87,8 +89,10 @@ def channel_mix(
     end = now.astimezone(UTC).date()
     start = end - timedelta(days=lookback_days)
     conn = session.connection()
-    with id_scope(conn, "mix_ids", contact_ids) as ids:
-        in_scope = "" if ids is None else f"WHERE c.id IN (SELECT id FROM {ids})"
+    scoped = contact_ids is not None or segment_action_id is not None
+    with member_scope(
+        conn, "mix_ids", contact_ids=contact_ids, segment_action_id=segment_action_id
+    ) as members:
         reachable_sql = ", ".join(
             f"coalesce({count_where_sql(condition)}, 0)"
             for condition in (
@@ -98,9 +102,13 @@ def channel_mix(
             )
         )
         contacts, *reach = conn.execute(
-            text(f"SELECT count(*), {reachable_sql} FROM contact c {in_scope}")
+            text(
+                f"SELECT count(*), {reachable_sql} FROM contact c WHERE 1 = 1 "
+                f"{members.filter('c.id')}"
+            ),
+            members.params,
         ).one()
-        own = None if ids is None else _contact_history(conn, ids, start, end)
+        own = _contact_history(conn, members, start, end) if scoped else None
     reachable_by = {c: n for c, n in zip(MESSAGING_CHANNELS, reach, strict=True) if c in wanted}
     # Only channels this audience can be reached on borrow the workspace's rates.
     needs_workspace = own is None or any(
@@ -114,7 +122,7 @@ def channel_mix(
     for channel, reachable in reachable_by.items():
         basis: RateBasis = "contacts"
         sends, clicks, conversions = own[channel]
-        borrow = contact_ids is not None and reachable > 0 and sends < MIN_SENDS
+        borrow = scoped and reachable > 0 and sends < MIN_SENDS
         if borrow and workspace.get(channel, (0, 0, 0))[0] > sends:
             basis = "workspace"
             sends, clicks, conversions = workspace[channel]
@@ -147,9 +155,9 @@ def channel_mix(
 
 
 def _contact_history(
-    conn: Connection, ids: str, start: date, end: date
+    conn: Connection, members: Members, start: date, end: date
 ) -> dict[str, tuple[int, int, int]]:
-    """(sends, clicks, purchases) per messaging channel on the days [start, end), for ids.
+    """(sends, clicks, purchases) per messaging channel on the days [start, end), for members.
 
     From the per-contact daily rollup when it is current and reaches back to `start`.
     """
@@ -157,18 +165,19 @@ def _contact_history(
     if rollups is not None and rollups.covers(start.isoformat()):
         source = (
             "SELECT channel, sum(sends), sum(clicks), sum(purchases) FROM rollup_contact_day "
-            f"WHERE contact_id IN (SELECT id FROM {ids}) AND day >= :start AND day < :end "
+            f"WHERE day >= :start AND day < :end {members.filter('contact_id')} "
             "GROUP BY channel"
         )
     else:
         source = (
             f"SELECT e.channel, {_counts_of('send', 'click', 'purchase')} FROM event e "
-            f"WHERE e.contact_id IN (SELECT id FROM {ids}) "
-            "AND e.event IN ('send', 'click', 'purchase') "
+            "WHERE e.event IN ('send', 'click', 'purchase') "
             "AND e.occurred_at >= :start AND e.occurred_at < :end "
-            "AND e.channel IN ('email', 'sms', 'push') GROUP BY e.channel"
+            f"AND e.channel IN ('email', 'sms', 'push') {members.filter('e.contact_id')} "
+            "GROUP BY e.channel"
         )
-    rows = conn.execute(text(source), {"start": start.isoformat(), "end": end.isoformat()}).all()
+    params = {**members.params, "start": start.isoformat(), "end": end.isoformat()}
+    rows = conn.execute(text(source), params).all()
     return _by_channel(rows)
 
 

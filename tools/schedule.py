@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
 
-from db.temp import id_table
+from tools.members import member_scope
 
 
 class TimezoneGroup(BaseModel):
@@ -77,7 +77,8 @@ def in_quiet_hours(hour: int, quiet_start: int, quiet_end: int) -> bool:
 def send_plan(
     session: Session,
     *,
-    contact_ids: list[int],
+    contact_ids: list[int] | None = None,
+    segment_action_id: str | None = None,
     send_date: date,
     send_hour_local: int,
     quiet_start: int,
@@ -91,6 +92,9 @@ def send_plan(
     fall-back hour uses its first occurrence. Unknown zones are treated as UTC. A zone
     whose local time lands in quiet hours is moved to the end of the quiet window (the
     next day's when the window wraps past midnight and the time is before midnight).
+
+    The contacts are `contact_ids`, or the stored members of executed segment action
+    `segment_action_id` (read in place).
     """
     for name, hour in (
         ("send_hour_local", send_hour_local),
@@ -99,14 +103,21 @@ def send_plan(
     ):
         if not 0 <= hour <= 23:
             raise ValueError(f"{name} must be an hour from 0 to 23")
-    distinct = len(set(contact_ids))
+    if (contact_ids is None) == (segment_action_id is None):
+        raise ValueError("give contact_ids or segment_action_id")
     conn = session.connection()
-    with id_table(conn, "plan_ids", contact_ids) as ids:
+    with member_scope(
+        conn, "plan_ids", contact_ids=contact_ids, segment_action_id=segment_action_id
+    ) as members:
+        distinct = conn.execute(
+            text(f"SELECT count(*) FROM {members.source}"), members.params
+        ).scalar_one()
         rows = conn.execute(
             text(
-                f"SELECT c.timezone, count(*) FROM {ids} i JOIN contact c ON c.id = i.id "
-                "GROUP BY c.timezone ORDER BY c.timezone"
-            )
+                f"SELECT c.timezone, count(*) FROM {members.source} i "
+                "JOIN contact c ON c.id = i.id GROUP BY c.timezone ORDER BY c.timezone"
+            ),
+            members.params,
         ).all()
 
     groups = [

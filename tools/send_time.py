@@ -16,6 +16,7 @@ from sqlmodel import Session
 from db.dialect import char_sql, id_list_sql, string_agg_sql, utc_text
 from db.rollups import SLOT_CODE_BASE
 from tools.derived_cache import DerivedCache
+from tools.members import SEGMENT_MEMBERS, segment_fingerprint
 from workspace.rollups import rollup_connection, rollup_state
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -62,6 +63,7 @@ def best_send_time(
     session: Session,
     *,
     contact_ids: list[int] | None,
+    segment_action_id: str | None = None,
     channel: str = "email",
     now: datetime,
     lookback_days: int = 365,
@@ -74,7 +76,8 @@ def best_send_time(
     hour (using the zone's UTC offset on the day of the send, so daylight saving is
     respected) and counts as opened if the contact opened that campaign. A slot's rate
     is (opens + smoothing * global) / (sends + smoothing); only slots with at least
-    `min_sample` sends may win. `contact_ids=None` means every contact.
+    `min_sample` sends may win. The contacts are `contact_ids`, or the stored members of
+    executed segment action `segment_action_id`; neither means every contact.
 
     Reads the send rollups; a repeat call with the same inputs on unchanged data is
     answered from a small in-process cache.
@@ -92,7 +95,7 @@ def best_send_time(
             str(conn.engine.url),
             state.workspace_version,
             state.build,
-            _digest(contact_ids),
+            _audience_key(conn, contact_ids, segment_action_id),
             channel,
             utc_text(now),
             lookback_days,
@@ -102,7 +105,9 @@ def best_send_time(
         cached = _RESULTS.get(key)
         if cached is not None:
             return cached.model_copy(deep=True)
-        counts = _slot_counts(conn, contact_ids, channel, start, now)
+        counts = _slot_counts(
+            conn, contact_ids, channel, start, now, segment_action_id=segment_action_id
+        )
     result = _choose(counts, channel, lookback_days, min_sample, smoothing)
     _RESULTS.put(key, result)
     return result.model_copy(deep=True)
@@ -112,6 +117,7 @@ def slot_rate(
     session: Session,
     *,
     contact_ids: list[int] | None,
+    segment_action_id: str | None = None,
     channel: str = "email",
     now: datetime,
     weekday: int,
@@ -129,7 +135,10 @@ def slot_rate(
     if not (0 <= weekday <= 6 and 0 <= hour <= 23):
         raise ValueError("weekday must be 0-6 and hour 0-23")
     with rollup_connection(session) as conn:
-        counts = _slot_counts(conn, contact_ids, channel, now - timedelta(days=lookback_days), now)
+        start = now - timedelta(days=lookback_days)
+        counts = _slot_counts(
+            conn, contact_ids, channel, start, now, segment_action_id=segment_action_id
+        )
     total_sends = sum(sends for sends, _ in counts.values())
     global_rate = sum(opens for _, opens in counts.values()) / total_sends if total_sends else 0.0
     sends, opens = counts.get((weekday, hour), (0, 0))
@@ -145,7 +154,13 @@ def slot_rate(
 
 
 def _slot_counts(
-    conn: Connection, contact_ids: list[int] | None, channel: str, start: datetime, now: datetime
+    conn: Connection,
+    contact_ids: list[int] | None,
+    channel: str,
+    start: datetime,
+    now: datetime,
+    *,
+    segment_action_id: str | None = None,
 ) -> dict[tuple[int, int], tuple[int, int]]:
     """(weekday, hour) -> (sends, opens) over the window, from the send rollups.
 
@@ -160,7 +175,12 @@ def _slot_counts(
         "base": SLOT_CODE_BASE,
     }
     source = "rollup_send_profile p"
-    if contact_ids is not None:
+    if segment_action_id is not None:
+        if contact_ids is not None:
+            raise ValueError("give contact_ids or segment_action_id, not both")
+        params["segment"] = segment_action_id
+        source = f"{SEGMENT_MEMBERS} m JOIN rollup_send_profile p ON p.contact_id = m.id"
+    elif contact_ids is not None:
         # One parameter carries the whole id list; duplicates must count once.
         ids = contact_ids if _distinct(contact_ids) else list(dict.fromkeys(contact_ids))
         params["ids"] = json.dumps(ids)
@@ -270,7 +290,11 @@ def clear_send_time_cache() -> None:
     _RESULTS.clear()
 
 
-def _digest(contact_ids: list[int] | None) -> bytes:
+def _audience_key(
+    conn: Connection, contact_ids: list[int] | None, segment_action_id: str | None
+) -> object:
+    if segment_action_id is not None:
+        return (segment_action_id, segment_fingerprint(conn, segment_action_id))
     if contact_ids is None:
         return b"all"
     return hashlib.blake2b(array("q", contact_ids).tobytes(), digest_size=16).digest()

@@ -6,10 +6,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlmodel import select
 
 from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
-from db.models import Action, SegmentMember
+from db.models import Action
 from db.vocabulary import MESSAGING_CHANNELS, WEEKDAY_WORDS, WEEKDAYS
 from tools.channel import channel_mix
 from tools.schedule import SendPlan, send_plan
@@ -42,20 +41,18 @@ class ScheduleResult(BaseModel):
     """The segment's contacts per time zone and per UTC wave; None without a segment."""
 
 
-def _segment_ids(ctx: SkillContext) -> list[int] | None:
+def _segment(ctx: SkillContext) -> str | None:
+    """The executed segment action whose stored members are the audience; None: everyone."""
     segment = ctx.upstream.get("segment")
-    if segment is None:
-        return None
-    rows = ctx.session.exec(
-        select(SegmentMember.contact_id).where(SegmentMember.action_id == segment.id)
-    )
-    return list(rows)
+    return segment.id if segment is not None else None
 
 
-def _send_time(ctx: SkillContext, ids: list[int] | None, channel: str) -> dict[str, Any]:
+def _send_time(ctx: SkillContext, segment: str | None, channel: str) -> dict[str, Any]:
     """The best local slot, from this audience's sends or, if too few, from everyone's."""
-    result = best_send_time(ctx.session, contact_ids=ids, channel=channel, now=ctx.now)
-    if result.fallback_reason and ids is not None:
+    result = best_send_time(
+        ctx.session, contact_ids=None, segment_action_id=segment, channel=channel, now=ctx.now
+    )
+    if result.fallback_reason and segment is not None:
         # Too little history for this audience alone: learn from every contact's sends.
         pooled = best_send_time(ctx.session, contact_ids=None, channel=channel, now=ctx.now)
         if not pooled.fallback_reason:
@@ -63,16 +60,18 @@ def _send_time(ctx: SkillContext, ids: list[int] | None, channel: str) -> dict[s
                 **pooled.model_dump(),
                 "basis": "all contacts (this audience has too little send history on its own)",
             }
-    return {**result.model_dump(), "basis": "this audience" if ids is not None else "all contacts"}
+    basis = "this audience" if segment is not None else "all contacts"
+    return {**result.model_dump(), "basis": basis}
 
 
 def _chosen_slot(
-    ctx: SkillContext, ids: list[int] | None, found: dict[str, Any], weekday: int, hour: int
+    ctx: SkillContext, segment: str | None, found: dict[str, Any], weekday: int, hour: int
 ) -> dict[str, Any]:
     """The open rate and past sends of the slot the parameters name, on the evidence's basis."""
     slot = slot_rate(
         ctx.session,
-        contact_ids=ids if found.get("basis") == "this audience" else None,
+        contact_ids=None,
+        segment_action_id=segment if found.get("basis") == "this audience" else None,
         channel=str(found.get("channel", "email")),
         now=ctx.now,
         weekday=weekday,
@@ -81,14 +80,14 @@ def _chosen_slot(
     return {"chosen_slot_open_rate": slot.expected_open_rate, "chosen_slot_sends": slot.sends}
 
 
-def _plan(ctx: SkillContext, ids: list[int] | None, schedule: ScheduleParams) -> SendPlan | None:
+def _plan(ctx: SkillContext, segment: str | None, schedule: ScheduleParams) -> SendPlan | None:
     """When the segment's contacts get the message in UTC, out of the policy's quiet hours."""
-    if ids is None:
+    if segment is None:
         return None
     quiet = ctx.policy.quiet_hours
     return send_plan(
         ctx.session,
-        contact_ids=ids,
+        segment_action_id=segment,
         send_date=schedule.send_date,
         send_hour_local=schedule.send_hour_local,
         quiet_start=quiet.start,
@@ -100,12 +99,14 @@ def _utc(moment: datetime | None) -> str | None:
     return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else None
 
 
-def _mix(ctx: SkillContext, ids: list[int] | None) -> dict[str, Any]:
+def _mix(ctx: SkillContext, segment: str | None) -> dict[str, Any]:
     """Reach and past performance of the brief's messaging channels, when it names several."""
     channels = [c for c in ctx.goal.channels if c in MESSAGING_CHANNELS]
     if len(channels) < 2:
         return {}
-    mix = channel_mix(ctx.session, contact_ids=ids, now=ctx.now, channels=channels)
+    mix = channel_mix(
+        ctx.session, contact_ids=None, segment_action_id=segment, now=ctx.now, channels=channels
+    )
     known = [c for c in mix.channels if c.rate_basis != "none"]
     return {
         "channel_mix": mix.detail,
@@ -166,14 +167,14 @@ def _evidence(
 
 def propose(ctx: SkillContext) -> Proposal:
     channel = next((c for c in ctx.goal.channels if c in MESSAGING_CHANNELS), "email")
-    ids = _segment_ids(ctx)
-    found = _send_time(ctx, ids, channel)
+    segment = _segment(ctx)
+    found = _send_time(ctx, segment, channel)
     weekday, hour = int(found["send_weekday"]), int(found["send_hour_local"])
     send_date = next_send_date(today=ctx.today, start=ctx.goal.start, send_weekday=weekday)
     params = ScheduleParams(
         channel=channel, send_weekday=weekday, send_hour_local=hour, send_date=send_date
     )
-    plan = _plan(ctx, ids, params)
+    plan = _plan(ctx, segment, params)
     best_rate = float(found["expected_open_rate"])
     alternatives = [
         {
@@ -200,7 +201,7 @@ def propose(ctx: SkillContext) -> Proposal:
     return Proposal(
         params=params.model_dump(mode="json"),
         rationale=rationale,
-        evidence=_evidence(found, plan, _mix(ctx, ids)),
+        evidence=_evidence(found, plan, _mix(ctx, segment)),
         alternatives=alternatives,
         context={
             "channel": channel,
@@ -216,10 +217,10 @@ def evaluate(ctx: SkillContext, params: dict[str, Any], changed: frozenset[str])
         schedule.send_date = next_send_date(
             today=ctx.today, start=ctx.goal.start, send_weekday=schedule.send_weekday
         )
-    ids = _segment_ids(ctx)
-    found = _send_time(ctx, ids, schedule.channel)
-    chosen = _chosen_slot(ctx, ids, found, schedule.send_weekday, schedule.send_hour_local)
-    evidence = _evidence(found, _plan(ctx, ids, schedule), _mix(ctx, ids), chosen)
+    segment = _segment(ctx)
+    found = _send_time(ctx, segment, schedule.channel)
+    chosen = _chosen_slot(ctx, segment, found, schedule.send_weekday, schedule.send_hour_local)
+    evidence = _evidence(found, _plan(ctx, segment, schedule), _mix(ctx, segment), chosen)
     return Evaluation(params=schedule.model_dump(mode="json"), evidence=evidence)
 
 
@@ -234,7 +235,7 @@ def execute(ctx: SkillContext, action: Action) -> ScheduleResult:
         channel=schedule.channel,
         summary=f"{WEEKDAYS[schedule.send_weekday]} {schedule.send_date.isoformat()} at "
         f"{schedule.send_hour_local:02d}:00 in each contact's time zone",
-        send_plan=_plan(ctx, _segment_ids(ctx), schedule),
+        send_plan=_plan(ctx, _segment(ctx), schedule),
     )
 
 

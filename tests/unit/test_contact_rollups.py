@@ -16,6 +16,7 @@ from db.temp import id_table
 from tests.support.workspace import NOW, add_contact, add_event, new_engine, workspace_writer
 from tools import channel, churn, rfm
 from tools.churn import churn_bands, churn_risk
+from tools.members import Members
 from tools.rfm import rfm_scores, rfm_tier_counts
 from workspace.contact_rollups import RECENT_DAYS, contact_rollups
 from workspace.rollups import ensure_rollups
@@ -117,7 +118,7 @@ def _answers(session: Session, ids: list[int]) -> dict[str, object]:
                 churn_bands(conn, members, now=moment).model_dump()
                 for moment in (NOW, NOW - NOW.hour * timedelta(hours=1), NOW - 20 * DAY)
             ],
-            "history": channel._contact_history(conn, members, end - 90 * DAY, end),
+            "history": channel._contact_history(conn, Members(members), end - 90 * DAY, end),
             "scores": churn_risk(session, now=NOW, contact_ids=ids).scores,
         }
 
