@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from agents.specialists.refinement import SpecialistModel
     from agents.why.comparison import WhyNot
     from agents.why.explain import Explanation
-    from db.models import Feedback
+    from db.memory_models import Feedback
     from db.settings import Settings
     from tools.feedback import FeedbackHit
     from workspace.demo import DemoStats
