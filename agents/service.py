@@ -70,6 +70,10 @@ class Baton:
             orchestrator.resume(engine, baton.policy())
         return baton, first_run
 
+    def close(self) -> None:
+        """Close its database connections; the last to close folds the WAL into the file."""
+        self.engine.dispose()
+
     def policy(self) -> Policy:
         """The policy file as it is now: an edited file applies to the next decision.
 
