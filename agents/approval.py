@@ -33,7 +33,8 @@ from agents.specialists.registry import skill_for
 from db.append import write_new_rows
 from db.audit import carry_head
 from db.engine import write_session
-from db.models import Action, Decision, Execution, PlanRevision
+from db.execution_models import Execution
+from db.models import Action, Decision, PlanRevision
 from db.plan_state import PlanState, read_plan_state
 
 

@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from agents.accounts import generate_password, set_user
 from agents.policy import load_policy
 from db.engine import make_engine, read_session, write_session
-from db.models import Contact, Meta, User
+from db.models import Meta, User
 from db.schema import migrate
 
 if TYPE_CHECKING:
@@ -73,12 +73,7 @@ def initialise(
                     session, name="admin", role="admin", password=password, actor="setup", now=now
                 )
     demo = None
-    with Session(engine) as session:
-        empty = (
-            session.get(Meta, "workspace_source") is None
-            and session.exec(select(Contact.id).limit(1)).first() is None
-        )
-    if empty:
+    if _workspace_empty(engine):
         from workspace.demo import generate_demo_workspace
         from workspace.rollups import refresh_rollups
 
@@ -89,6 +84,17 @@ def initialise(
             # Build the derived tables now, not on the first card's tool call.
             refresh_rollups(session)
     return engine, FirstRun(admin_password=password, demo=demo)
+
+
+def _workspace_empty(engine: Engine) -> bool:
+    """Whether no workspace was ever generated or imported here (nor filled some other way)."""
+    with read_session(engine) as session:
+        if session.get(Meta, "workspace_source") is not None:
+            return False
+        # Imported here: a workspace Baton filled (the usual start) never needs these tables.
+        from db.workspace_models import Contact
+
+        return session.exec(select(Contact.id).limit(1)).first() is None
 
 
 def _has_users(engine: Engine) -> bool:

@@ -33,7 +33,8 @@ from agents.proposal import (
 from agents.specialists.refinement import SpecialistModel
 from agents.specialists.registry import skill_for
 from db.engine import read_session, write_session
-from db.models import Action, ActionRevision, Decision, Execution, Plan, Step
+from db.execution_models import Execution
+from db.models import Action, ActionRevision, Decision, Plan, Step
 
 MAX_ROUNDS = 50
 """Loop guard: a plan never needs more proposal rounds than it has steps."""

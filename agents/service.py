@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from agents.specialists.refinement import SpecialistModel
     from agents.why.comparison import WhyNot
     from agents.why.explain import Explanation
-    from db.models import Feedback
+    from db.memory_models import Feedback
     from db.settings import Settings
     from tools.feedback import FeedbackHit
     from workspace.demo import DemoStats
@@ -69,6 +69,10 @@ class Baton:
 
             orchestrator.resume(engine, baton.policy())
         return baton, first_run
+
+    def close(self) -> None:
+        """Close its database connections; the last to close folds the WAL into the file."""
+        self.engine.dispose()
 
     def policy(self) -> Policy:
         """The policy file as it is now: an edited file applies to the next decision.

@@ -91,15 +91,24 @@ MIGRATIONS: list[tuple[str, Migration]] = [
 ]
 
 
+def _load_every_table() -> None:
+    """Build every table's model, so that `create_all` in a migration sees every table."""
+    # Imported here: a start with nothing to migrate builds only the models its command reads.
+    import db.execution_models
+    import db.memory_models
+    import db.workspace_models  # noqa: F401
+
+
 def migrate(engine: Engine) -> list[str]:
     """Apply the migrations not yet recorded; return the names applied."""
     SQLModel.metadata.create_all(engine, tables=[Meta.__table__])  # type: ignore[attr-defined]
     with Session(engine) as session:
         done = set(session.exec(select(Meta.key).where(col(Meta.key).startswith("migration:"))))
+    pending = [(name, apply) for name, apply in MIGRATIONS if f"migration:{name}" not in done]
+    if pending:
+        _load_every_table()
     applied: list[str] = []
-    for name, apply in MIGRATIONS:
-        if f"migration:{name}" in done:
-            continue
+    for name, apply in pending:
         apply(engine)
         with Session(engine) as session:
             session.add(Meta(key=f"migration:{name}", value="applied"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from db.models import BrandProfile
+from db.workspace_models import BrandProfile
 
 SMS_LIMIT = 160
 SMS_OPT_OUT = "Reply STOP to opt out."

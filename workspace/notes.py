@@ -7,7 +7,7 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from db.models import Note
+from db.workspace_models import Note
 
 NoteKind = Literal["competitor", "brief", "research", "other"]
 NOTE_KINDS: tuple[NoteKind, ...] = ("competitor", "brief", "research", "other")

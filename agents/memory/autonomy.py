@@ -22,7 +22,8 @@ from agents.lifecycle import Actor, DecisionError
 from agents.policy import RUNS_BY_ITSELF_AT, Policy
 from agents.specialists.registry import skill_for
 from db.audit import append_audit
-from db.models import Action, AutonomyGrant, Decision
+from db.memory_models import AutonomyGrant
+from db.models import Action, Decision
 
 Outcome = Literal["approved", "edited", "rejected"]
 HUMAN_VERDICTS = ("approve", "edit", "reject")

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from agents.memory import lessons
 from db.audit import append_audit
-from db.models import Feedback
+from db.memory_models import Feedback
 
 
 def record_feedback(

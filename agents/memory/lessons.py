@@ -23,7 +23,8 @@ from agents.planning.goal import Goal
 from agents.policy import Policy
 from agents.specialists.registry import skill_for
 from db.audit import append_audit
-from db.models import Action, Decision, Feedback, Lesson, Plan
+from db.memory_models import Feedback, Lesson
+from db.models import Action, Decision, Plan
 
 Source = Literal["edit", "rejection", "comment"]
 

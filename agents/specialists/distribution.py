@@ -10,8 +10,9 @@ from sqlmodel import select
 
 from agents.figures import format_figure
 from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
-from db.models import Action, SegmentMember
+from db.models import Action
 from db.settings import Settings
+from db.workspace_models import SegmentMember
 from tools.distribution import esp_columns, export_audience_csv, queue_shadow_deliveries
 
 

@@ -24,7 +24,7 @@ from agents.llm.runtime import ModelRuntime
 from agents.llm.structured import ToolSpec
 from agents.planning.goal import Goal
 from agents.specialists.base import Skill, SkillContext
-from db.models import BrandProfile
+from db.workspace_models import BrandProfile
 
 MAX_LIST = 5
 MAX_TEXT = 300

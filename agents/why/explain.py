@@ -18,7 +18,8 @@ from agents.markdown import plain
 from agents.specialists.registry import skill_for
 from agents.views import ActionView, DecisionView, load_action_views
 from agents.why.question import Target, plan_actions, resolve_action, resolve_target
-from db.models import Action, Lesson, Plan
+from db.memory_models import Lesson
+from db.models import Action, Plan
 
 __all__ = [
     "Explanation",

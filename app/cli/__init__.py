@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -11,7 +12,10 @@ from db.errors import BatonError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; a refusal prints one sentence on stderr and returns a non-zero code."""
+    """Run one command; a refusal prints one sentence on stderr and returns a non-zero code.
+
+    The process is meant to exit when it returns (the `baton` script, `python -m app.cli`).
+    """
     args = build_parser().parse_args(argv)
     # Imported once the arguments parse: `baton --help` and usage errors never load pydantic.
     from pydantic import ValidationError
@@ -31,4 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        # The process exits next. Without this, the interpreter's last garbage collections
+        # walk every object SQLAlchemy and pydantic built (~0.2 s of CPU) only to free
+        # memory that the exit frees anyway.
+        gc.freeze()
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ def open_baton(today: date | None = None) -> Baton:
     from db.settings import Settings
 
     baton, first_run = Baton.open(Settings.from_env(), today=today)
+    # Closed as the process exits, not by the garbage collector (`main` freezes it).
+    atexit.register(baton.close)
     announce_first_run(first_run)
     return baton
 

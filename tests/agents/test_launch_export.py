@@ -11,7 +11,8 @@ from agents.service import Baton
 from agents.views import ActionView
 from app.cards import card_props
 from db.engine import read_session, write_session
-from db.models import Action, Contact, SegmentMember
+from db.models import Action
+from db.workspace_models import Contact, SegmentMember
 from tests.support.flow import action_for, approve, approve_all_pending
 from tests.support.home import TODAY, WINBACK, make_settings
 

@@ -6,7 +6,8 @@ from sqlmodel import select
 
 from agents.service import Baton
 from db.engine import read_session, write_session
-from db.models import Contact, PlanRevision
+from db.models import PlanRevision
+from db.workspace_models import Contact
 from tests.support.flow import action_for, approve
 from tests.support.home import TODAY, WINBACK
 

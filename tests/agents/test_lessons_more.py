@@ -245,7 +245,7 @@ def test_the_migration_adds_lesson_columns_to_an_old_database(tmp_path: Path) ->
     columns = {c["name"] for c in inspect(engine).get_columns("lesson")}
     assert {"rule", "feedback_ids"} <= columns
     assert "autonomygrant" in inspect(engine).get_table_names()
-    from db.models import Lesson
+    from db.memory_models import Lesson
 
     with Session(engine) as session:
         [old] = session.exec(select(Lesson)).all()

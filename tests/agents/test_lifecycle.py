@@ -14,7 +14,8 @@ from agents.lifecycle import DecisionError, params_hash
 from agents.service import Baton
 from db.audit import first_broken_link
 from db.engine import read_session, write_session
-from db.models import Action, ActionRevision, AuditEvent, Decision, Delivery, Execution
+from db.execution_models import Delivery, Execution
+from db.models import Action, ActionRevision, AuditEvent, Decision
 from tests.support.flow import action_for, approve, approve_all_pending
 from tests.support.home import TODAY, WINBACK, make_settings
 

@@ -9,7 +9,8 @@ from agents.lifecycle import DecisionError
 from agents.service import Baton
 from agents.why.explain import evidence_facts
 from db.engine import read_session
-from db.models import Decision, Delivery
+from db.execution_models import Delivery
+from db.models import Decision
 from tests.support.briefs import BRIEFS
 from tests.support.flow import action_for, approve, approve_all_pending
 from tests.support.home import TODAY, WINBACK

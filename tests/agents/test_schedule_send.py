@@ -16,7 +16,7 @@ from agents.specialists.registry import skill_for
 from agents.views import ActionView
 from app.cards import card_props
 from db.engine import read_session
-from db.models import Contact, SegmentMember
+from db.workspace_models import Contact, SegmentMember
 from tests.support.flow import action_for, approve, approve_all_pending
 from tests.support.home import TODAY, WINBACK
 from tests.support.record import record_text, unsourced

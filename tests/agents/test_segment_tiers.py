@@ -13,7 +13,7 @@ from agents.specialists.audience import BuiltSegment
 from agents.specialists.registry import skill_for
 from app.cards import card_props
 from db.engine import read_session
-from db.models import SegmentMember
+from db.workspace_models import SegmentMember
 from tests.support.flow import action_for, approve, approve_all_pending
 from tests.support.home import TODAY, WINBACK
 from tools.audience import SegmentRules, build_segment, segment_contact_ids

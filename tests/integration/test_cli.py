@@ -316,3 +316,36 @@ def test_actions_lists_what_each_action_lets_a_person_edit(baton: Baton, home: P
         conn.execute("DELETE FROM meta WHERE key = 'migration:0008_action_editable'")
     [older] = json.loads(run(home, "actions", "--json").stdout)
     assert older["editable"] == offered
+
+
+def test_actions_builds_only_the_ledgers_tables_and_an_upgrade_still_makes_every_table(
+    baton: Baton, home: Path
+) -> None:
+    baton.plan_brief(WINBACK, actor="admin", today=TODAY)
+    apart = ("db.workspace_models", "db.execution_models", "db.memory_models")
+    probe = (
+        "import sys\n"
+        "from app.cli import main\n"
+        "main(['actions', '--json'])\n"
+        f"print(sorted(m for m in {apart!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+    # A data directory from before a migration: the command that finds it pending builds
+    # every table's model, so the migration creates the tables this command never reads.
+    with sqlite3.connect(home / "baton.db") as conn:
+        conn.execute("DROP TABLE autonomygrant")
+        conn.execute("DELETE FROM meta WHERE key = 'migration:0007_earned_autonomy'")
+    assert run(home, "actions", "--json").returncode == 0
+    with sqlite3.connect(home / "baton.db") as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "autonomygrant" in tables

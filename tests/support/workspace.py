@@ -17,9 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.engine import make_engine, write_session
-from db.models import Action, Contact, Event, Plan, Spend, Step
+from db.models import Action, Plan, Step
 from db.schema import migrate
 from db.workspace import touch_workspace
+from db.workspace_models import Contact, Event, Spend
 
 TODAY = date(2026, 11, 21)
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

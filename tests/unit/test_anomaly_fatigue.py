@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session
 
 from db.engine import read_session, write_session
-from db.models import SegmentMember
+from db.workspace_models import SegmentMember
 from tests.support.workspace import (
     add_action,
     add_contact,

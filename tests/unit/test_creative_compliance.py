@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from db.engine import read_session, write_session
-from db.models import BrandProfile
+from db.workspace_models import BrandProfile
 from tests.support.workspace import new_engine
 from tools.audience import SegmentResult
 from tools.compliance import ContentRules, check_audience, check_content

@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.engine import read_session, write_session
-from db.models import Delivery, Meta
+from db.execution_models import Delivery
+from db.models import Meta
 from db.workspace import workspace_version
 from tests.support.workspace import NOW, TODAY, add_action, new_engine
 from tools.audience import SegmentRules, build_segment

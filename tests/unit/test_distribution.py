@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from db.engine import read_session, write_session
-from db.models import Delivery
+from db.execution_models import Delivery
 from tests.support.workspace import NOW, add_action, add_contact, new_engine
 from tools.distribution import DeliveryCounts, queue_shadow_deliveries
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session
 
 from db.engine import read_session, write_session
-from db.models import Event
+from db.workspace_models import Event
 from tests.support.workspace import NOW, add_contact, new_engine, workspace_writer
 from tools.ab_tests import SETTLE_DAYS, ab_test_readout, finished_ab_tests
 from tools.experiment import (

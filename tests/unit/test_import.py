@@ -18,8 +18,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from db.engine import make_engine, read_session, write_session
-from db.models import ConsentChange, Contact, Delivery, Event, Meta, Note, SegmentMember, Spend
+from db.execution_models import Delivery
+from db.models import Meta
 from db.schema import migrate
+from db.workspace_models import ConsentChange, Contact, Event, Note, SegmentMember, Spend
 from tests.support.workspace import NOW, TODAY, add_action
 from workspace import importer
 from workspace.demo import generate_demo_workspace
