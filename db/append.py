@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel
 
-from db.models import Action, ActionRevision, AuditEvent, Decision, Execution
+from db.execution_models import Execution
+from db.models import Action, ActionRevision, AuditEvent, Decision
 
 APPEND_ORDER: tuple[type[SQLModel], ...] = (Action, ActionRevision, Decision, Execution, AuditEvent)
 """Parents before the rows that point at them."""

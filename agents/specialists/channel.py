@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 from agents.specialists.base import Comparison, Evaluation, Param, Proposal, Skill, SkillContext
 from db.models import Action
 from db.vocabulary import MESSAGING_CHANNELS, WEEKDAY_WORDS, WEEKDAYS
-from db.workspace_models import SegmentMember
 from tools.channel import channel_mix
 from tools.schedule import SendPlan, send_plan
 from tools.send_time import best_send_time, next_send_date, slot_rate

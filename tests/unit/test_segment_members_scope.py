@@ -8,7 +8,7 @@ import pytest
 
 from agents.service import Baton
 from db.engine import read_session, write_session
-from db.models import SegmentMember
+from db.workspace_models import SegmentMember
 from tests.support.workspace import add_action
 from tools.channel import channel_mix
 from tools.members import member_scope
