@@ -23,8 +23,7 @@ from sqlmodel import Session, col, select
 from agents.errors import DecisionError
 from agents.policy import Policy
 from db.audit import append_audit
-from db.models import Action, ActionRevision, Decision, Meta
-from db.plan_state import KILL_SWITCH_KEY
+from db.models import Action, ActionRevision, Decision
 from db.vocabulary import IN_FLIGHT
 
 
@@ -47,34 +46,6 @@ def params_hash(params: dict[str, Any]) -> str:
     """Hash of the canonical JSON of a parameter set: what was approved is what runs."""
     body = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(body.encode()).hexdigest()
-
-
-def kill_switch_on(session: Session) -> bool:
-    row = session.get(Meta, KILL_SWITCH_KEY)
-    return row is not None and row.value == "on"
-
-
-def set_kill_switch(session: Session, *, on: bool, actor: Actor, now: datetime) -> int:
-    """Engage or release the kill switch; engaging cancels approved actions not yet started.
-
-    Returns how many actions it cancelled.
-    """
-    session.merge(Meta(key=KILL_SWITCH_KEY, value="on" if on else "off"))
-    append_audit(
-        session,
-        at=now,
-        actor=actor.name,
-        kind="kill_switch." + ("engaged" if on else "released"),
-        entity="workspace",
-        entity_id="",
-    )
-    if not on:
-        return 0
-    cancelled = 0
-    for action in session.exec(select(Action).where(Action.status == "approved")):
-        cancel(session, action, actor=actor, reason="kill switch engaged", now=now)
-        cancelled += 1
-    return cancelled
 
 
 def interrupted(session: Session) -> list[Action]:

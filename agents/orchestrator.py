@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from agents import approval, ledger, lifecycle
 from agents.accounts import actor_for
 from agents.approval import Decided
+from agents.kill_switch import kill_switch_on
 from agents.lifecycle import Actor, DecisionError, params_hash
 from agents.memory.autonomy import lower as lower_autonomy
 from agents.memory.lessons import learn_from_edit, learn_from_reason
@@ -245,7 +246,7 @@ def _approve(
 ) -> Action:
     action = lifecycle.load_for_decision(session, action_id=action_id, revision=revision)
     lifecycle.check_role(action, actor, policy)
-    if lifecycle.kill_switch_on(session):
+    if kill_switch_on(session):
         raise DecisionError(
             "paused",
             "Automation is paused by the kill switch; nothing "
@@ -329,7 +330,7 @@ def execute(engine: Engine, action_id: str, policy: Policy) -> Action:
         action = session.get(Action, action_id)
         if action is None or action.status != "approved":
             return _reload(engine, action_id)
-        if lifecycle.kill_switch_on(session):
+        if kill_switch_on(session):
             lifecycle.cancel(
                 session,
                 action,

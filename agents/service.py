@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
-from agents import accounts, lifecycle
+from agents import accounts, kill_switch, lifecycle
 from agents.bootstrap import DEMO_CONTACTS, FirstRun, initialise
 from agents.lifecycle import Actor, DecisionError
 from agents.policy import Operation, Policy, load_policy
@@ -383,11 +383,11 @@ class Baton:
         """Engage or release the kill switch; engaging cancels approved actions not yet started."""
         who = self.require(actor, "kill_switch")
         with write_session(self.engine) as session:
-            return lifecycle.set_kill_switch(session, on=on, actor=who, now=datetime.now(UTC))
+            return kill_switch.set_kill_switch(session, on=on, actor=who, now=datetime.now(UTC))
 
     def kill_switch_on(self) -> bool:
         with read_session(self.engine) as session:
-            return lifecycle.kill_switch_on(session)
+            return kill_switch.kill_switch_on(session)
 
     # --- lessons ------------------------------------------------------------------------
 
