@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -71,6 +72,27 @@ class Decided:
     """Set when the outcome can be built from what the decision's transaction held."""
     runs: list[str] = field(default_factory=list)
     """Of `created`, the actions policy approved at once, still to run."""
+
+
+def execution_row(
+    action: Action,
+    *,
+    status: str,
+    started: datetime,
+    result: dict[str, Any] | None = None,
+    finished: datetime | None = None,
+) -> Execution:
+    """The row that keys one run of an action (action id + revision): at most one exists."""
+    return Execution(
+        idempotency_key=f"{action.id}:{action.revision}",
+        action_id=action.id,
+        revision=action.revision,
+        params_hash=action.params_hash,
+        status=status,
+        result=result,
+        started_at=started,
+        finished_at=finished,
+    )
 
 
 class _StepAside(Exception):
@@ -131,16 +153,7 @@ def _approve(session: Session, action_id: str, revision: int, user: str, policy:
     lifecycle.approve_and_run(session, action, actor=actor, policy=policy, now=now,
                               result=result, finished=finished)  # fmt: skip
     session.add(
-        Execution(
-            idempotency_key=f"{action.id}:{action.revision}",
-            action_id=action.id,
-            revision=action.revision,
-            params_hash=action.params_hash,
-            status="succeeded",
-            result=result,
-            started_at=now,
-            finished_at=finished,
-        )
+        execution_row(action, status="succeeded", started=now, result=result, finished=finished)
     )
     version = ledger.apply(session, plan, ledger.review(session, plan, action), trigger=action,
                            now=finished)  # fmt: skip

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from agents import approval, ledger, lifecycle
 from agents.accounts import actor_for
-from agents.approval import Decided
+from agents.approval import Decided, execution_row
 from agents.kill_switch import kill_switch_on
 from agents.lifecycle import Actor, DecisionError, params_hash
 from agents.memory.autonomy import lower as lower_autonomy
@@ -346,14 +346,7 @@ def execute(engine: Engine, action_id: str, policy: Policy) -> Action:
 def _start(session: Session, action: Action, now: datetime) -> Execution:
     """approved -> executing, with the execution row that keys it (action id + revision)."""
     lifecycle.start_execution(session, action, now=now)
-    execution = Execution(
-        idempotency_key=f"{action.id}:{action.revision}",
-        action_id=action.id,
-        revision=action.revision,
-        params_hash=action.params_hash,
-        status="running",
-        started_at=now,
-    )
+    execution = execution_row(action, status="running", started=now)
     session.add(execution)
     return execution
 

@@ -286,14 +286,11 @@ def test_feedback_search_finds_comments_by_relevance(baton: Baton, home: Path) -
     assert bad.returncode == 2 and "--limit takes a whole number from 1 to 100" in bad.stderr
 
 
-def test_actions_lists_what_each_action_lets_a_person_edit(baton: Baton, home: Path) -> None:
-    baton.plan_brief(WINBACK, actor="admin", today=TODAY)
-    offered = list(skill_for("build_segment").editable)
+def _actions_then(home: Path, expression: str) -> list[str]:
+    """The lines `baton actions --json` prints in a process, then `expression` evaluated in it
+    (`sys` imported): what the listing loaded."""
     probe = (
-        "import sys\n"
-        "from app.cli import main\n"
-        "main(['actions', '--json'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith('agents.specialists')))\n"
+        f"import sys\nfrom app.cli import main\nmain(['actions', '--json'])\nprint({expression})\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],
@@ -304,7 +301,15 @@ def test_actions_lists_what_each_action_lets_a_person_edit(baton: Baton, home: P
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    *listing, loaded = out.stdout.strip().splitlines()
+    return out.stdout.strip().splitlines()
+
+
+def test_actions_lists_what_each_action_lets_a_person_edit(baton: Baton, home: Path) -> None:
+    baton.plan_brief(WINBACK, actor="admin", today=TODAY)
+    offered = list(skill_for("build_segment").editable)
+    *listing, loaded = _actions_then(
+        home, "sorted(m for m in sys.modules if m.startswith('agents.specialists'))"
+    )
     [segment] = json.loads("\n".join(listing))
     assert segment["editable"] == offered
     assert loaded == "[]", "the listing reads what was editable from the action itself"
@@ -323,22 +328,7 @@ def test_actions_builds_only_the_ledgers_tables_and_an_upgrade_still_makes_every
 ) -> None:
     baton.plan_brief(WINBACK, actor="admin", today=TODAY)
     apart = ("db.workspace_models", "db.execution_models", "db.memory_models")
-    probe = (
-        "import sys\n"
-        "from app.cli import main\n"
-        "main(['actions', '--json'])\n"
-        f"print(sorted(m for m in {apart!r} if m in sys.modules))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert _actions_then(home, f"sorted(m for m in {apart!r} if m in sys.modules)")[-1] == "[]"
 
     # A data directory from before a migration: the command that finds it pending builds
     # every table's model, so the migration creates the tables this command never reads.
