@@ -159,22 +159,40 @@ def _contact_history(
 ) -> dict[str, tuple[int, int, int]]:
     """(sends, clicks, purchases) per messaging channel on the days [start, end), for members.
 
-    From the per-contact daily rollup when it is current and reaches back to `start`.
+    From the per-contact rollups when they are current and reach back to `start`: the
+    per-contact totals less the days outside the window when those are fewer than the days
+    in it (a few rows per member instead of one per day), else the days in the window.
     """
     rollups = contact_rollups(conn)
-    if rollups is not None and rollups.covers(start.isoformat()):
-        source = (
-            "SELECT channel, sum(sends), sum(clicks), sum(purchases) FROM rollup_contact_day "
-            f"WHERE day >= :start AND day < :end {members.filter('contact_id')} "
-            "GROUP BY channel"
-        )
-    else:
+    in_scope = members.filter("contact_id")
+    if rollups is None or not rollups.covers(start.isoformat()):
         source = (
             f"SELECT e.channel, {_counts_of('send', 'click', 'purchase')} FROM event e "
             "WHERE e.event IN ('send', 'click', 'purchase') "
             "AND e.occurred_at >= :start AND e.occurred_at < :end "
             f"AND e.channel IN ('email', 'sms', 'push') {members.filter('e.contact_id')} "
             "GROUP BY e.channel"
+        )
+    elif rollups.reads_totals(start, end):
+        first, last = rollups.span() or (start, end)
+        source = (
+            "SELECT channel, sum(sends), sum(clicks), sum(purchases) FROM ("
+            "SELECT channel, sends, clicks, purchases FROM rollup_contact_channel "
+            f"WHERE 1 = 1 {in_scope}"
+        )
+        # Less the days before and after the window, when the span has any.
+        for outside, has_days in (("day < :start", start > first), ("day >= :end", end <= last)):
+            if has_days:
+                source += (
+                    " UNION ALL SELECT channel, -sends, -clicks, -purchases "
+                    f"FROM rollup_contact_day WHERE {outside} {in_scope}"
+                )
+        source += ") GROUP BY channel"
+    else:
+        source = (
+            "SELECT channel, sum(sends), sum(clicks), sum(purchases) FROM rollup_contact_day "
+            f"WHERE day >= :start AND day < :end {in_scope} "
+            "GROUP BY channel"
         )
     params = {**members.params, "start": start.isoformat(), "end": end.isoformat()}
     rows = conn.execute(text(source), params).all()

@@ -4,8 +4,10 @@ each recipient's events.
 
 Built by `refresh_contact_rollups`, which `workspace.rollups.refresh_rollups` calls in the
 transaction that rebuilds the other rollups, and stamped with the workspace version it
-read (`CONTACT_ROLLUP_VERSION_KEY`). A reader uses them only when that stamp equals the
-workspace version its snapshot sees (`contact_rollups`); otherwise it reads the events.
+read (`CONTACT_ROLLUP_VERSION_KEY`) and the format they were built in
+(`CONTACT_ROLLUP_FORMAT`). A reader uses them only when that stamp equals the workspace
+version its snapshot sees and the format is this one (`contact_rollups`); otherwise it
+reads the events.
 
 - `rollup_rfm_cut`: each RFM dimension's NTILE(5) tile tops over every purchaser.
 - `rollup_contact_score`: per purchaser, its r, f and m scores on those cuts, and the
@@ -14,6 +16,8 @@ workspace version its snapshot sees (`contact_rollups`); otherwise it reads the 
   `recent_from` on, by contact.
 - `rollup_contact_day`: per contact, UTC day and messaging channel from `recent_from`
   on, its sends, clicks and purchases.
+- `rollup_contact_channel`: the same counts per contact and channel over all those days,
+  so a window that leaves out few of them is read as these totals less the days outside.
 
 `recent_from` (meta `CONTACT_RECENT_KEY`) is RECENT_DAYS before the newest event's UTC
 day, so a 90-day window ending at or after the newest event is answered here.
@@ -31,6 +35,10 @@ from db.workspace import VERSION_KEY
 
 CONTACT_ROLLUP_VERSION_KEY = "contact_rollups_workspace_version"
 """Meta key: the workspace version the per-contact rollups were built from."""
+CONTACT_ROLLUP_FORMAT_KEY = "contact_rollups_format"
+"""Meta key: the layout the per-contact rollups were built in."""
+CONTACT_ROLLUP_FORMAT = "2"
+"""This layout: bumped when a table is added or changed, so older builds are rebuilt."""
 CONTACT_RECENT_KEY = "contact_rollups_recent_from"
 """Meta key: the UTC day from which the recent-activity rollups hold every event ("" = all)."""
 RECENT_DAYS = 98
@@ -63,6 +71,9 @@ _TABLES = {
     "rollup_contact_day": "contact_id INTEGER NOT NULL, day TEXT NOT NULL, "
     "channel TEXT NOT NULL, sends INTEGER NOT NULL, clicks INTEGER NOT NULL, "
     "purchases INTEGER NOT NULL, PRIMARY KEY (contact_id, day, channel)",
+    "rollup_contact_channel": "contact_id INTEGER NOT NULL, channel TEXT NOT NULL, "
+    "sends INTEGER NOT NULL, clicks INTEGER NOT NULL, purchases INTEGER NOT NULL, "
+    "PRIMARY KEY (contact_id, channel)",
 }
 
 
@@ -77,17 +88,43 @@ class ContactRollups:
         """Whether the recent-activity tables hold every event at or after `start` (text)."""
         return start >= self.recent_from
 
+    def span(self) -> tuple[date, date] | None:
+        """The first and the last UTC day the recent-activity tables hold; None: every
+        event is kept, from a day not recorded."""
+        if not self.recent_from:
+            return None
+        first = date.fromisoformat(self.recent_from)
+        return first, first + timedelta(days=RECENT_DAYS)
+
+    def reads_totals(self, start: date, end: date) -> bool:
+        """Whether the days [start, end), which these tables cover, are best read as
+        `rollup_contact_channel`'s totals less the `rollup_contact_day` rows outside them:
+        when fewer of the span's days are outside the window than in it."""
+        span = self.span()
+        if span is None:
+            return False
+        first, last = span
+        outside = max(0, (start - first).days) + max(0, (last - end).days + 1)
+        return outside < (end - start).days
+
 
 def contact_rollups(conn: Connection) -> ContactRollups | None:
     """The per-contact rollups, if they were built from the workspace version `conn` sees."""
     rows: dict[str, str] = dict(
         conn.exec_driver_sql(
-            "SELECT key, value FROM meta WHERE key IN (?, ?, ?)",
-            (VERSION_KEY, CONTACT_ROLLUP_VERSION_KEY, CONTACT_RECENT_KEY),
+            "SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?)",
+            (
+                VERSION_KEY,
+                CONTACT_ROLLUP_VERSION_KEY,
+                CONTACT_ROLLUP_FORMAT_KEY,
+                CONTACT_RECENT_KEY,
+            ),
         ).all()
     )
     version = rows.get(VERSION_KEY)
     if not version or rows.get(CONTACT_ROLLUP_VERSION_KEY) != version:
+        return None
+    if rows.get(CONTACT_ROLLUP_FORMAT_KEY) != CONTACT_ROLLUP_FORMAT:
         return None
     return ContactRollups(recent_from=rows.get(CONTACT_RECENT_KEY, ""))
 
@@ -129,9 +166,21 @@ def refresh_contact_rollups(conn: Connection, *, version: str) -> int:
         (recent_from,),
     )
     conn.exec_driver_sql(
-        "INSERT INTO meta (key, value) VALUES (?, ?), (?, ?) "
+        "INSERT INTO rollup_contact_channel (contact_id, channel, sends, clicks, purchases) "
+        "SELECT contact_id, channel, sum(sends), sum(clicks), sum(purchases) "
+        "FROM rollup_contact_day GROUP BY contact_id, channel ORDER BY contact_id, channel"
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO meta (key, value) VALUES (?, ?), (?, ?), (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (CONTACT_ROLLUP_VERSION_KEY, version, CONTACT_RECENT_KEY, recent_from),
+        (
+            CONTACT_ROLLUP_VERSION_KEY,
+            version,
+            CONTACT_ROLLUP_FORMAT_KEY,
+            CONTACT_ROLLUP_FORMAT,
+            CONTACT_RECENT_KEY,
+            recent_from,
+        ),
     )
     return int(scored)
 

@@ -18,7 +18,12 @@ from tools import channel, churn, rfm
 from tools.churn import churn_bands, churn_risk
 from tools.members import Members
 from tools.rfm import rfm_scores, rfm_tier_counts
-from workspace.contact_rollups import RECENT_DAYS, contact_rollups
+from workspace.contact_rollups import (
+    CONTACT_ROLLUP_FORMAT,
+    CONTACT_ROLLUP_FORMAT_KEY,
+    RECENT_DAYS,
+    contact_rollups,
+)
 from workspace.rollups import ensure_rollups
 
 DAY = timedelta(days=1)
@@ -104,6 +109,13 @@ def test_rollup_rows_match_the_events(workspace: tuple[Session, list[int]]) -> N
         f"WHERE event IN ('send', 'click', 'purchase') AND occurred_at >= '{start}' "
         "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
     )
+    assert _rows(conn, "SELECT * FROM rollup_contact_channel") == _rows(
+        conn,
+        "SELECT contact_id, channel, sum(event = 'send'), sum(event = 'click'), "
+        "sum(event = 'purchase') FROM event "
+        f"WHERE event IN ('send', 'click', 'purchase') AND occurred_at >= '{start}' "
+        "GROUP BY 1, 2 ORDER BY 1, 2",
+    )
 
 
 def _answers(session: Session, ids: list[int]) -> dict[str, object]:
@@ -159,3 +171,47 @@ def test_rollups_are_read_only_for_the_version_they_were_built_from(
             "SELECT count(*) FROM rollup_recent_engagement WHERE contact_id = ?", (ids[0],)
         )
         assert clicked.scalar_one() >= 1
+
+
+def test_channel_history_of_any_window_the_rollups_cover_is_the_events(
+    workspace: tuple[Session, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows read as per-contact totals less the days outside, or as the days in them."""
+    session, ids = workspace
+    conn = session.connection()
+    rollups = contact_rollups(conn)
+    assert rollups is not None and rollups.span() is not None
+    first, last = rollups.span()  # type: ignore[misc]
+    windows = [
+        (first, last + DAY),  # the whole span: the totals alone
+        (first + 3 * DAY, last + 5 * DAY),  # days before it only
+        (first, last - 4 * DAY),  # days after it only
+        (first + 6 * DAY, last - 2 * DAY),  # both
+        (last - 10 * DAY, last),  # short: the days in it
+    ]
+    assert [rollups.reads_totals(start, end) for start, end in windows] == [
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
+    with id_table(conn, "some_ids", ids[::2]) as members:
+        rolled = [channel._contact_history(conn, Members(members), *w) for w in windows]
+        monkeypatch.setattr(channel, "contact_rollups", lambda conn: None)
+        direct = [channel._contact_history(conn, Members(members), *w) for w in windows]
+    assert rolled == direct
+    assert all(any(sends for sends, _, _ in h.values()) for h in direct)
+
+
+def test_rollups_of_another_format_are_not_read(workspace: tuple[Session, list[int]]) -> None:
+    session, _ = workspace
+    engine = session.get_bind()
+    session.close()
+    for stamp, readable in (("1", False), (CONTACT_ROLLUP_FORMAT, True)):
+        with write_session(engine) as s:  # type: ignore[arg-type]
+            s.connection().exec_driver_sql(
+                "UPDATE meta SET value = ? WHERE key = ?", (stamp, CONTACT_ROLLUP_FORMAT_KEY)
+            )
+        with read_session(engine) as reader:  # type: ignore[arg-type]
+            assert (contact_rollups(reader.connection()) is not None) is readable
