@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -259,6 +260,24 @@ def expect(target: Any) -> Any:
 def card(page: Page, tool: str) -> Locator:
     """The action card of a tool; its meta line reads `tool · revision N · risk`."""
     return page.get_by_test_id("action-card").filter(has_text=re.compile(rf"{tool} · revision \d"))
+
+
+def open_step(page: Page, name: str) -> None:
+    """Expand the Chainlit step whose heading reads `name`, and wait until it is open.
+
+    A click that lands while the message list re-renders (a stream ending, a step being
+    added) is lost, so a step that has not opened is clicked again, at most three times.
+    """
+    button = page.get_by_role("button", name=name).first
+    for _ in range(3):
+        expect(button).to_be_visible(timeout=STEP_TIMEOUT_MS)
+        if button.get_attribute("aria-expanded") == "true":
+            return
+        button.click()
+        with suppress(AssertionError):
+            expect(button).to_have_attribute("aria-expanded", "true", timeout=5_000)
+            return
+    expect(button).to_have_attribute("aria-expanded", "true")
 
 
 def assistant_message(page: Page, text: str) -> Locator:

@@ -22,6 +22,7 @@ from tests.browser.test_browser import (
     card,
     evidence_value,
     expect,
+    open_step,
 )
 from tests.support.browser import BatonServer
 from tests.support.home import Template, copy_home
@@ -104,10 +105,8 @@ def test_the_model_plans_the_specialist_explains_and_the_narrative_streams(
 
     # The specialist's work is a step inside the orchestrator's: the context it was given
     # and what it proposed.
-    page.get_by_text("Used Orchestrator").first.click()
-    step = page.get_by_text("audience specialist · build_segment").first
-    expect(step).to_be_visible()
-    step.click()
+    open_step(page, "Used Orchestrator")
+    open_step(page, "Used audience specialist · build_segment")
     expect(page.get_by_text('"model_context"').first).to_be_visible()
     expect(page.get_by_text(RATIONALE).first).to_be_visible()
 
