@@ -9,9 +9,9 @@ only plain arguments in and plain rows out, with scores where higher is better.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -53,9 +53,8 @@ FEEDBACK_FTS = (
 """External-content FTS5 index over `feedback.comment`, kept in step by triggers."""
 
 
-@dataclass(frozen=True, slots=True)
-class NoteMatch:
-    """One note matching a search, as the index returns it."""
+class NoteHit(BaseModel):
+    """One note matching a search, best first."""
 
     id: int
     kind: str
@@ -68,13 +67,13 @@ class NoteMatch:
     """Relevance, higher is better: minus bm25 (title weighted 2, body 1)."""
 
 
-@dataclass(frozen=True, slots=True)
-class FeedbackMatch:
-    """One feedback row whose comment matches a search, as the index returns it."""
+class FeedbackHit(BaseModel):
+    """One feedback row whose comment matches a search, best first."""
 
     id: int
     actor: str
     value: int
+    """+1 (thumbs up) or -1 (thumbs down)."""
     comment: str
     excerpt: str
     """The best-matching passage, matched terms wrapped in ** (markdown bold)."""
@@ -95,7 +94,7 @@ def fts_query(query: str) -> str:
     return " OR ".join(f'"{term}"' for term in terms[:MAX_QUERY_TERMS])
 
 
-def match_notes(connection: Connection, query: str, *, limit: int) -> list[NoteMatch]:
+def match_notes(connection: Connection, query: str, *, limit: int) -> list[NoteHit]:
     """Notes matching any word of `query`, most relevant first (bm25, then newest id)."""
     match = fts_query(query)
     if not match:
@@ -111,14 +110,14 @@ def match_notes(connection: Connection, query: str, *, limit: int) -> list[NoteM
         {"match": match, "limit": limit},
     ).all()
     return [
-        NoteMatch(
+        NoteHit(
             id=row.id,
             kind=row.kind,
             title=row.title,
             excerpt=row.excerpt,
             source=row.source,
             created_at=_utc(row.created_at),
-            score=-row.rank,
+            score=round(-row.rank, 6),
         )
         for row in rows
     ]
@@ -126,7 +125,7 @@ def match_notes(connection: Connection, query: str, *, limit: int) -> list[NoteM
 
 def match_feedback(
     connection: Connection, query: str, *, limit: int, window: int
-) -> list[FeedbackMatch]:
+) -> list[FeedbackHit]:
     """Feedback whose comment matches any word of `query`, most relevant first.
 
     Relevance is computed over the newest `window` matches only, so a common word costs
@@ -150,7 +149,7 @@ def match_feedback(
         {"match": match, "limit": limit, "window": window},
     ).all()
     return [
-        FeedbackMatch(
+        FeedbackHit(
             id=row.id,
             actor=row.actor,
             value=row.value,
@@ -159,7 +158,7 @@ def match_feedback(
             action_id=row.action_id,
             message_id=row.message_id,
             created_at=_utc(row.created_at),
-            score=-row.rank,
+            score=round(-row.rank, 6),
         )
         for row in rows
     ]
