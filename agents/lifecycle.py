@@ -24,6 +24,7 @@ from agents.errors import DecisionError
 from agents.policy import Policy
 from db.audit import append_audit
 from db.models import Action, ActionRevision, Decision
+from db.rows import new_row
 from db.vocabulary import IN_FLIGHT
 
 
@@ -143,7 +144,8 @@ def _record_decision(
 ) -> None:
     """Keep who decided what on which revision, and under which policy text."""
     session.add(
-        Decision(
+        new_row(
+            Decision,
             action_id=action.id,
             revision=revision,
             verdict=verdict,
@@ -164,7 +166,8 @@ def record_proposal(session: Session, action: Action, *, author: str, now: datet
     """
     session.add(action)
     session.add(
-        ActionRevision(
+        new_row(
+            ActionRevision,
             action_id=action.id,
             revision=1,
             params=action.params,
