@@ -55,6 +55,14 @@ def write_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def core_connection(session: Session) -> Connection:
+    """The session's connection for a Core statement (plain rows, no ORM bookkeeping), after
+    the autoflush an ORM query would do, so the statement sees the transaction's changes."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
+
+
 def holds_write_lock(conn: Connection) -> bool:
     """Whether the connection's transaction began in `write_session` (holding the write lock).
 

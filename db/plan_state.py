@@ -9,14 +9,15 @@ audit chain's latest hash comes with it, for the events the decision appends.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-import json
 from sqlalchemy import JSON, String, bindparam, type_coerce
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
+from db.engine import core_connection
 from db.models import Action, AuditEvent, Meta, Plan, Step, User
 from db.rows import loaded_row, persistent_row
 
@@ -64,7 +65,7 @@ def _keys(model: type[SQLModel]) -> tuple[str, ...]:
 
 
 _STEP, _ACTION, _PLAN = _keys(Step), _keys(Action), _keys(Plan)
-_JSON = {model: _json_keys(model) for model in (Step, Action, Plan)}
+_JSON: dict[type[SQLModel], frozenset[str]] = {m: _json_keys(m) for m in (Step, Action, Plan)}
 
 
 def _statement() -> Any:
@@ -115,10 +116,8 @@ def read_plan_state(session: Session, *, action_id: str, user: str) -> PlanState
     actions are read-only copies.
     PostgreSQL: the same statement, with `FOR UPDATE` on the action's row.
     """
-    if session.autoflush:
-        session.flush()  # as a query would: the read sees this transaction's changes
     params = {"action_id": action_id, "user": user}
-    rows = session.connection().execute(_PLAN_STATE, params).all()
+    rows = core_connection(session).execute(_PLAN_STATE, params).all()
     if not rows:
         return None
     steps_end, actions_end = len(_STEP), len(_STEP) + len(_ACTION)

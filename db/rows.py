@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy import Select
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel
+
+from db.engine import core_connection
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -80,11 +84,26 @@ def persistent_row(session: Session, model: type[M], values: dict[str, Any]) -> 
     key = session.identity_key(model, values[_primary_key(model)])
     held = session.identity_map.get(key)
     if held is not None:
-        return held  # type: ignore[no-any-return]
+        return held
     row = loaded_row(model, values)
     make_transient_to_detached(row)
     session.add(row)
     return row
+
+
+def select_rows(model: type[SQLModel]) -> Select[Any]:
+    """A Core select of every column of the model's table, for `persistent_rows`."""
+    return sa_select(*model.__table__.columns)  # type: ignore[attr-defined]
+
+
+def persistent_rows(
+    session: Session, model: type[M], statement: Select[Any], params: dict[str, Any] | None = None
+) -> list[M]:
+    """What `session.exec(select(model)...)` gives for a `select_rows(model)...` statement:
+    the session's objects of the rows found, without the ORM's per-query machinery."""
+    keys = tuple(c.key for c in model.__table__.columns)  # type: ignore[attr-defined]
+    rows = core_connection(session).execute(statement, params or {})
+    return [persistent_row(session, model, dict(zip(keys, row, strict=True))) for row in rows]
 
 
 _KEYS: dict[type[SQLModel], str] = {}
