@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlmodel import Session, SQLModel
 
 from db.engine import core_connection
@@ -34,6 +34,7 @@ def _shape(model: type[SQLModel]) -> _Shape:
     required fields."""
     shape = _SHAPES.get(model)
     if shape is None:
+        _configured(model)
         defaults: list[_Default] = []
         required: set[str] = set()
         for name, info in model.model_fields.items():
@@ -72,6 +73,8 @@ def new_row(model: type[M], /, **values: Any) -> M:
 def loaded_row(model: type[M], values: dict[str, Any]) -> M:
     """An object of a row as read (`values`: every column), as the ORM would load it but
     apart from any session: a read-only copy."""
+    if model not in _CONFIGURED:
+        _configured(model)
     row: M = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
     row.__dict__.update(values)
     return row
@@ -104,6 +107,16 @@ def persistent_rows(
     keys = tuple(c.key for c in model.__table__.columns)  # type: ignore[attr-defined]
     rows = core_connection(session).execute(statement, params or {})
     return [persistent_row(session, model, dict(zip(keys, row, strict=True))) for row in rows]
+
+
+_CONFIGURED: set[type[SQLModel]] = set()
+
+
+def _configured(model: type[SQLModel]) -> None:
+    """Set up the mappers, as a model's constructor or a query would before the first object
+    (until then an object's attributes cannot be read)."""
+    configure_mappers()
+    _CONFIGURED.add(model)
 
 
 _KEYS: dict[type[SQLModel], str] = {}
