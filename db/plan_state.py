@@ -5,6 +5,10 @@ the action, and proposes the steps it made ready, which needs the plan and every
 its action. Read under the write lock (BEGIN IMMEDIATE), this is the state the decision acts
 on: nothing can change it before the transaction commits, so nothing is read twice. The
 audit chain's latest hash comes with it, for the events the decision appends.
+
+The rows are read as plain columns (JSON as its text) and turned into objects here, not by
+the ORM's loading, which cost more than the rest of the read: only the plan and the action
+decided on, which the decision changes, join the session.
 """
 
 from __future__ import annotations
@@ -89,10 +93,12 @@ def _statement() -> Any:
 _PLAN_STATE = _statement()
 
 
-def _decoded(text: str | None) -> Any:
-    """A JSON column's value from its stored text (the empty containers most hold, at once)."""
-    if text is None:
-        return None
+def _decoded(text: Any) -> Any:
+    """A JSON column's value from its stored text (the empty containers most hold, at once).
+
+    A driver that decodes JSON itself (psycopg on PostgreSQL) hands over the value."""
+    if text is None or type(text) is not str:
+        return text
     if text == "{}":
         return {}
     if text == "[]":
