@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, String, bindparam, type_coerce
+from sqlalchemy import JSON, String, and_, bindparam, type_coerce
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -75,7 +75,9 @@ _JSON: dict[type[SQLModel], frozenset[str]] = {m: _json_keys(m) for m in (Step, 
 def _statement() -> Any:
     """The one statement, built once (its parameters: the action id and the user's name).
 
-    Rows of plain columns, not ORM entities: the objects are built from them (below)."""
+    Rows of plain columns, not ORM entities: the objects are built from them (below). The
+    plan's columns are joined to the decided action's row only (one copy to read, not one a
+    step)."""
     plan_id = select(Action.plan_id).where(Action.id == bindparam("action_id")).scalar_subquery()
     role = select(User.role).where(User.name == bindparam("user")).scalar_subquery()
     kill = select(Meta.value).where(Meta.key == KILL_SWITCH_KEY).scalar_subquery()
@@ -83,8 +85,11 @@ def _statement() -> Any:
     return (
         sa_select(*_columns(Step), *_columns(Action), *_columns(Plan), role, kill, head)
         .select_from(Step)
-        .join(Plan, col(Plan.id) == col(Step.plan_id))
         .outerjoin(Action, col(Action.step_id) == col(Step.id))
+        .outerjoin(
+            Plan,
+            and_(col(Plan.id) == col(Step.plan_id), col(Action.id) == bindparam("action_id")),
+        )
         .where(col(Step.plan_id) == plan_id)
         .order_by(col(Step.position))
     )
@@ -127,9 +132,9 @@ def read_plan_state(session: Session, *, action_id: str, user: str) -> PlanState
     if not rows:
         return None
     steps_end, actions_end = len(_STEP), len(_STEP) + len(_ACTION)
-    first = rows[0]
-    plan = persistent_row(session, Plan, _values(Plan, _PLAN, first[actions_end:-3]))
-    stored_role, switch, audit_head = first[-3:]
+    decided_row = next(row for row in rows if row[actions_end] is not None)
+    plan = persistent_row(session, Plan, _values(Plan, _PLAN, decided_row[actions_end:-3]))
+    stored_role, switch, audit_head = rows[0][-3:]
     steps: list[Step] = []
     actions: dict[str, Action] = {}
     for row in rows:
