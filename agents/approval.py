@@ -37,6 +37,7 @@ from db.engine import write_session
 from db.execution_models import Execution
 from db.models import Action, Decision, PlanRevision
 from db.plan_state import PlanState, read_plan_state
+from db.rows import new_row
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ def execution_row(
     finished: datetime | None = None,
 ) -> Execution:
     """The row that keys one run of an action (action id + revision): at most one exists."""
-    return Execution(
+    return new_row(
+        Execution,
         idempotency_key=f"{action.id}:{action.revision}",
         action_id=action.id,
         revision=action.revision,

@@ -23,7 +23,9 @@ from sqlmodel import Session, col, select
 from agents.errors import DecisionError
 from agents.policy import Policy
 from db.audit import append_audit
+from db.engine import core_connection
 from db.models import Action, ActionRevision, Decision
+from db.rows import new_row
 from db.vocabulary import IN_FLIGHT
 
 
@@ -107,19 +109,19 @@ def _compare_and_set(
     keys = tuple(sorted(values))
     statement = _CAS.get(keys)
     if statement is None:
+        table = Action.__table__  # type: ignore[attr-defined]
         statement = _CAS[keys] = (
-            update(Action)
+            update(table)
             .where(
-                col(Action.id) == bindparam("_id"),
-                col(Action.status) == bindparam("_status"),
-                col(Action.revision) == bindparam("_revision"),
+                table.c.id == bindparam("_id"),
+                table.c.status == bindparam("_status"),
+                table.c.revision == bindparam("_revision"),
             )
             .values({k: bindparam(k) for k in keys})
-            .execution_options(synchronize_session=False)  # the values are carried below
-        )
+        )  # a Core statement: the values are carried below, not read back
     bound = {"_id": action.id, "_status": expect_status, "_revision": expect_revision}
-    result = session.execute(statement, {**values, **bound})
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    result = core_connection(session).execute(statement, {**values, **bound})
+    if result.rowcount != 1:
         raise DecisionError(
             "already_decided",
             f"Action {action.id} changed while this decision was made; reload it and decide again.",
@@ -143,7 +145,8 @@ def _record_decision(
 ) -> None:
     """Keep who decided what on which revision, and under which policy text."""
     session.add(
-        Decision(
+        new_row(
+            Decision,
             action_id=action.id,
             revision=revision,
             verdict=verdict,
@@ -164,7 +167,8 @@ def record_proposal(session: Session, action: Action, *, author: str, now: datet
     """
     session.add(action)
     session.add(
-        ActionRevision(
+        new_row(
+            ActionRevision,
             action_id=action.id,
             revision=1,
             params=action.params,

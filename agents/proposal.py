@@ -33,6 +33,7 @@ from db.audit import append_audit
 from db.engine import read_session, write_session
 from db.models import Action, Plan, Step
 from db.plan_state import PlanState
+from db.rows import new_row
 
 
 def plan_now(today: date) -> datetime:
@@ -166,7 +167,8 @@ def draft(
         proposal = skill.propose(ctx)
         params = skill.params_model.model_validate(proposal.params).model_dump(mode="json")
     except (ValueError, ValidationError) as exc:
-        return Action(
+        return new_row(
+            Action,
             **base,
             params={},
             params_hash=params_hash({}),
@@ -183,7 +185,8 @@ def draft(
     if applied:
         rationale += " Applied: " + "; ".join(x["statement"] for x in applied) + "."
     gate = gate_for(session, policy, plan, step.kind, params, evidence)
-    return Action(
+    return new_row(
+        Action,
         **base,
         params=params,
         params_hash=params_hash(params),

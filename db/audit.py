@@ -12,6 +12,7 @@ from sqlalchemy import event as sa_event
 from sqlmodel import Session, col, select
 
 from db.models import AuditEvent
+from db.rows import new_row
 
 GENESIS_HASH = "0" * 64
 
@@ -58,7 +59,8 @@ def append_audit(
             select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
         ).first()
         prev = last or GENESIS_HASH
-    event = AuditEvent(
+    event = new_row(
+        AuditEvent,
         at=at,
         actor=actor,
         kind=kind,

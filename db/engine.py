@@ -50,9 +50,29 @@ def write_session(engine: Engine) -> Iterator[Session]:
     another writer committed in between; BEGIN IMMEDIATE waits for the lock instead.
     Commits on success, rolls back on any exception.
     """
-    immediate = engine.execution_options(sqlite_begin="IMMEDIATE")
-    with Session(immediate, expire_on_commit=False) as session, session.begin():
+    with Session(_immediate(engine), expire_on_commit=False) as session, session.begin():
         yield session
+
+
+_IMMEDIATE = "_baton_immediate"
+"""Engine attribute: the engine's BEGIN IMMEDIATE view, made once (each one made costs
+about as much as an empty transaction, and its events join the engine's anew)."""
+
+
+def _immediate(engine: Engine) -> Engine:
+    immediate: Engine | None = getattr(engine, _IMMEDIATE, None)
+    if immediate is None:
+        immediate = engine.execution_options(sqlite_begin="IMMEDIATE")
+        setattr(engine, _IMMEDIATE, immediate)
+    return immediate
+
+
+def core_connection(session: Session) -> Connection:
+    """The session's connection for a Core statement (plain rows, no ORM bookkeeping), after
+    the autoflush an ORM query would do, so the statement sees the transaction's changes."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 def holds_write_lock(conn: Connection) -> bool:

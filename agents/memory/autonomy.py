@@ -22,8 +22,10 @@ from agents.lifecycle import Actor, DecisionError
 from agents.policy import RUNS_BY_ITSELF_AT, Policy
 from agents.specialists.registry import skill_for
 from db.audit import append_audit
+from db.engine import core_connection
 from db.memory_models import AutonomyGrant
 from db.models import Action, Decision
+from db.rows import persistent_rows, select_rows
 
 Outcome = Literal["approved", "edited", "rejected"]
 HUMAN_VERDICTS = ("approve", "edit", "reject")
@@ -61,7 +63,7 @@ class KindAutonomy(BaseModel):
     suggested: bool
 
 
-_ALL_GRANTS = select(AutonomyGrant).order_by(col(AutonomyGrant.id))
+_ALL_GRANTS = select_rows(AutonomyGrant).order_by(col(AutonomyGrant.id))
 _GRANTS = "autonomy_grants"
 """Session.info key: every grant as this transaction read it (see `_grants`)."""
 
@@ -74,7 +76,7 @@ def _grants(session: Session) -> list[AutonomyGrant]:
     """
     grants = session.info.get(_GRANTS)
     if grants is None:
-        grants = list(session.exec(_ALL_GRANTS))
+        grants = persistent_rows(session, AutonomyGrant, _ALL_GRANTS)
         session.info[_GRANTS] = grants
     return list(grants)
 
@@ -191,7 +193,7 @@ def streak(session: Session, kind: str) -> int:
     params: dict[str, Any] = {"kind": kind}
     if since is not None:
         params["since"] = _aware(since)
-    return int(session.exec(_STREAK[since is not None], params=params).one())
+    return int(core_connection(session).execute(_STREAK[since is not None], params).scalar_one())
 
 
 def effective_level(session: Session, policy: Policy, kind: str) -> int:

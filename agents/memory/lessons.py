@@ -25,6 +25,7 @@ from agents.specialists.registry import skill_for
 from db.audit import append_audit
 from db.memory_models import Feedback, Lesson
 from db.models import Action, Decision, Plan
+from db.rows import persistent_rows, select_rows
 
 Source = Literal["edit", "rejection", "comment"]
 
@@ -232,10 +233,10 @@ def _active(
 
 
 _FOR_PROPOSAL = (
-    select(Lesson)
+    select_rows(Lesson)
     .where(
-        Lesson.tool == bindparam("tool"),
-        Lesson.playbook == bindparam("playbook"),
+        col(Lesson.tool) == bindparam("tool"),
+        col(Lesson.playbook) == bindparam("playbook"),
         col(Lesson.deleted_at).is_(None),
         col(Lesson.superseded_by).is_(None),
     )
@@ -246,7 +247,7 @@ _FOR_PROPOSAL = (
 
 def lessons_for(session: Session, *, tool: str, playbook: str) -> list[Lesson]:
     """The active lessons a new proposal of this tool in this kind of plan must apply."""
-    return list(session.exec(_FOR_PROPOSAL, params={"tool": tool, "playbook": playbook}))
+    return persistent_rows(session, Lesson, _FOR_PROPOSAL, {"tool": tool, "playbook": playbook})
 
 
 @dataclass
